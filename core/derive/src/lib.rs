@@ -1,0 +1,1 @@
+//! `#[derive(Row)]`: generates Ember binary-row encoders at compile time.

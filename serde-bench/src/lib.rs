@@ -1,0 +1,1 @@
+//! Serialization baselines measured against Ember's binary rows.
