@@ -1,0 +1,237 @@
+//! The traits `#[derive(Row)]` implements: [`RowType`] for a struct encoded as a whole row,
+//! [`RowField`] for every type that can be a field (primitives, `String`, `Vec<u8>`,
+//! `Option<T>`, `Vec<T>`, and derived structs, which nest). Generated code calls these with
+//! constant field indices, so the compiler sees straight-line writes and reads.
+
+use std::sync::Arc;
+
+use super::types::{DataType, Field, Schema};
+use super::view::{FieldSource, ListView, Row};
+use super::writer::{FieldSink, RowBuilder};
+
+/// A Rust type with a binary-row encoding, usually from `#[derive(Row)]`.
+pub trait RowType: Sized {
+    /// The zero-copy view: getters that read the row's bytes in place.
+    type View<'a>: Copy;
+
+    /// The row schema, built once.
+    fn schema() -> &'static Arc<Schema>;
+
+    /// Writes every field into the row `builder` is writing (of [`Self::schema`]).
+    fn encode(&self, builder: &mut RowBuilder<'_>);
+
+    /// Reads an owned value back. Panics if `row`'s schema is not [`Self::schema`].
+    fn decode(row: Row<'_>) -> Self;
+
+    /// The zero-copy view of `row`. Panics if `row`'s schema is not [`Self::schema`].
+    fn view(row: Row<'_>) -> Self::View<'_>;
+}
+
+/// Panics unless `row` has `T`'s schema: the generated getters rely on field types.
+#[inline]
+pub fn check_schema<T: RowType>(row: &Row<'_>) {
+    let expected: &Schema = T::schema();
+    assert!(
+        std::ptr::eq(row.schema(), expected) || row.schema() == expected,
+        "row of schema {} read as {}",
+        row.schema(),
+        expected
+    );
+}
+
+/// A type that can be a field of a derived row or an element of a list field.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a field of a `#[derive(Row)]` struct",
+    label = "unsupported field type",
+    note = "supported: bool, i8, i16, i32, i64, f32, f64, String, Vec<u8>, Option<T>, Vec<T>, \
+            and structs that derive Row"
+)]
+pub trait RowField: Sized {
+    /// What a view's getter returns: the value itself, or a borrow of the row's bytes.
+    type Ref<'a>;
+    /// Whether this type may be null (only `Option<T>`).
+    const NULLABLE: bool = false;
+    /// The row type of this field.
+    fn data_type() -> DataType;
+    /// Writes the value as value `i` of a row or list.
+    fn write(&self, sink: &mut impl FieldSink, i: usize);
+    /// Reads value `i` as an owned value.
+    fn read<'a>(source: &impl FieldSource<'a>, i: usize) -> Self;
+    /// Reads value `i` in place.
+    fn read_ref<'a>(source: &impl FieldSource<'a>, i: usize) -> Self::Ref<'a>;
+}
+
+macro_rules! fixed_field {
+    ($t:ty, $dt:ident, $write:ident, $get:ident) => {
+        impl RowField for $t {
+            type Ref<'a> = $t;
+            fn data_type() -> DataType {
+                DataType::$dt
+            }
+            #[inline]
+            fn write(&self, sink: &mut impl FieldSink, i: usize) {
+                sink.$write(i, *self);
+            }
+            #[inline]
+            fn read<'a>(source: &impl FieldSource<'a>, i: usize) -> Self {
+                source.$get(i)
+            }
+            #[inline]
+            fn read_ref<'a>(source: &impl FieldSource<'a>, i: usize) -> Self {
+                source.$get(i)
+            }
+        }
+    };
+}
+
+fixed_field!(bool, Boolean, write_bool, get_bool);
+fixed_field!(i8, Int8, write_i8, get_i8);
+fixed_field!(i16, Int16, write_i16, get_i16);
+fixed_field!(i32, Int32, write_i32, get_i32);
+fixed_field!(i64, Int64, write_i64, get_i64);
+fixed_field!(f32, Float32, write_f32, get_f32);
+fixed_field!(f64, Float64, write_f64, get_f64);
+
+impl RowField for String {
+    type Ref<'a> = &'a str;
+    fn data_type() -> DataType {
+        DataType::Utf8
+    }
+    #[inline]
+    fn write(&self, sink: &mut impl FieldSink, i: usize) {
+        sink.write_str(i, self);
+    }
+    #[inline]
+    fn read<'a>(source: &impl FieldSource<'a>, i: usize) -> Self {
+        source.get_str(i).to_owned()
+    }
+    #[inline]
+    fn read_ref<'a>(source: &impl FieldSource<'a>, i: usize) -> &'a str {
+        source.get_str(i)
+    }
+}
+
+impl RowField for Vec<u8> {
+    type Ref<'a> = &'a [u8];
+    fn data_type() -> DataType {
+        DataType::Binary
+    }
+    #[inline]
+    fn write(&self, sink: &mut impl FieldSink, i: usize) {
+        sink.write_binary(i, self);
+    }
+    #[inline]
+    fn read<'a>(source: &impl FieldSource<'a>, i: usize) -> Self {
+        source.get_binary(i).to_vec()
+    }
+    #[inline]
+    fn read_ref<'a>(source: &impl FieldSource<'a>, i: usize) -> &'a [u8] {
+        source.get_binary(i)
+    }
+}
+
+impl<T: RowField> RowField for Option<T> {
+    type Ref<'a> = Option<T::Ref<'a>>;
+    const NULLABLE: bool = true;
+    fn data_type() -> DataType {
+        T::data_type()
+    }
+    #[inline]
+    fn write(&self, sink: &mut impl FieldSink, i: usize) {
+        match self {
+            Some(value) => value.write(sink, i),
+            None => sink.set_null(i),
+        }
+    }
+    #[inline]
+    fn read<'a>(source: &impl FieldSource<'a>, i: usize) -> Self {
+        if source.is_null(i) {
+            None
+        } else {
+            Some(T::read(source, i))
+        }
+    }
+    #[inline]
+    fn read_ref<'a>(source: &impl FieldSource<'a>, i: usize) -> Self::Ref<'a> {
+        if source.is_null(i) {
+            None
+        } else {
+            Some(T::read_ref(source, i))
+        }
+    }
+}
+
+/// Lists of any field type (`u8` is not one, so `Vec<u8>` stays binary).
+impl<T: RowField> RowField for Vec<T> {
+    type Ref<'a> = TypedList<'a, T>;
+    fn data_type() -> DataType {
+        DataType::List(Arc::new(Field::new("item", T::data_type(), T::NULLABLE)))
+    }
+    fn write(&self, sink: &mut impl FieldSink, i: usize) {
+        sink.write_list(i, self.len(), |list| {
+            for (j, item) in self.iter().enumerate() {
+                item.write(list, j);
+            }
+        });
+    }
+    fn read<'a>(source: &impl FieldSource<'a>, i: usize) -> Self {
+        let list = source.get_list(i);
+        (0..list.len()).map(|j| T::read(&list, j)).collect()
+    }
+    fn read_ref<'a>(source: &impl FieldSource<'a>, i: usize) -> TypedList<'a, T> {
+        TypedList {
+            list: source.get_list(i),
+            element: std::marker::PhantomData,
+        }
+    }
+}
+
+/// A list field read in place, its elements typed.
+pub struct TypedList<'a, T> {
+    list: ListView<'a>,
+    element: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for TypedList<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for TypedList<'_, T> {}
+
+impl<'a, T: RowField> TypedList<'a, T> {
+    /// The number of elements.
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// Element `j`, read in place.
+    pub fn get(&self, j: usize) -> T::Ref<'a> {
+        T::read_ref(&self.list, j)
+    }
+
+    /// Every element, read in place.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = T::Ref<'a>> + '_ {
+        (0..self.len()).map(move |j| self.get(j))
+    }
+
+    /// The untyped view.
+    pub fn view(&self) -> ListView<'a> {
+        self.list
+    }
+}
+
+impl<'a, T: RowField> std::fmt::Debug for TypedList<'a, T>
+where
+    T::Ref<'a>: std::fmt::Debug,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}

@@ -1,0 +1,24 @@
+#![doc = include_str!("../../../docs/row-format.md")]
+
+mod arena;
+mod encode;
+mod error;
+mod hash;
+mod layout;
+mod types;
+mod validate;
+mod value;
+mod view;
+mod writer;
+
+pub use arena::RowArena;
+pub use encode::{RowField, RowType, TypedList, check_schema};
+pub use error::RowError;
+pub use hash::{ROW_FORMAT_VERSION, ROW_HASH_SEED, hash_row, partition_of};
+pub use layout::{bitset_bytes, round8};
+pub use types::{DataType, FINGERPRINT_SEED, Field, Kind, Schema};
+pub use value::{Value, encode_values};
+pub use view::{FieldSource, ListView, Row};
+pub use writer::{
+    FieldSink, FloatMode, ListBuilder, RowBuilder, RowWriter, normalize_f32, normalize_f64,
+};

@@ -1,0 +1,462 @@
+//! Writing rows: [`RowBuilder`] writes one row at the end of any byte buffer (an arena's, a
+//! reused writer's, a parent row's variable region), [`ListBuilder`] writes one list, and
+//! [`RowWriter`] owns a buffer reused from row to row.
+//!
+//! Builders check each write against the schema's type for that field (one byte compare) and
+//! panic on a mismatch: that is a bug in the calling code, and the check is what lets every
+//! row a builder produces be read in place without validation. The canonical byte form (the
+//! one [`Row::try_new`](super::Row::try_new) accepts and equal values share) also needs every
+//! variable-length value written in field order, each field written once; the derived and
+//! interpreted encoders do so.
+
+use super::layout::{self, SLOT_BYTES, ZEROS, pack_slot};
+use super::types::{Field, Kind, Schema};
+use super::view::Row;
+
+/// How floats are written. Keys compare and hash as bytes, so they need one byte form per
+/// value: [`FloatMode::Normalized`] writes every NaN as the canonical quiet NaN and -0.0 as
+/// 0.0 (Spark's `NormalizeFloatingNumbers`, applied where keys are written).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FloatMode {
+    /// Floats keep their exact bits.
+    #[default]
+    Exact,
+    /// NaN → canonical NaN, -0.0 → 0.0.
+    Normalized,
+}
+
+impl FloatMode {
+    #[inline]
+    fn f64_bits(self, v: f64) -> u64 {
+        match self {
+            FloatMode::Exact => v.to_bits(),
+            FloatMode::Normalized => normalize_f64(v).to_bits(),
+        }
+    }
+
+    #[inline]
+    fn f32_bits(self, v: f32) -> u32 {
+        match self {
+            FloatMode::Exact => v.to_bits(),
+            FloatMode::Normalized => normalize_f32(v).to_bits(),
+        }
+    }
+}
+
+/// NaN → `f64::NAN` (0x7FF8_0000_0000_0000), -0.0 → 0.0, everything else unchanged.
+#[inline]
+pub fn normalize_f64(v: f64) -> f64 {
+    if v.is_nan() {
+        f64::NAN
+    } else if v == 0.0 {
+        0.0
+    } else {
+        v
+    }
+}
+
+/// NaN → `f32::NAN` (0x7FC0_0000), -0.0 → 0.0, everything else unchanged.
+#[inline]
+pub fn normalize_f32(v: f32) -> f32 {
+    if v.is_nan() {
+        f32::NAN
+    } else if v == 0.0 {
+        0.0
+    } else {
+        v
+    }
+}
+
+/// Appends `value` and its zero padding to `buf`, returning the packed slot for a value
+/// whose container starts at `start`.
+#[inline]
+fn append_var(buf: &mut Vec<u8>, start: usize, value: &[u8]) -> u64 {
+    let offset = buf.len() - start;
+    check_addressable(offset, value.len());
+    buf.extend_from_slice(value);
+    buf.extend_from_slice(&ZEROS[..layout::round8(value.len()) - value.len()]);
+    pack_slot(offset, value.len())
+}
+
+#[inline]
+fn check_addressable(offset: usize, len: usize) {
+    assert!(
+        offset <= u32::MAX as usize && len <= u32::MAX as usize,
+        "row too large: a value at offset {offset} of length {len} exceeds 32-bit addressing"
+    );
+}
+
+/// Writes one value into a field of a row or an element of a list. Implemented by
+/// [`RowBuilder`] and [`ListBuilder`], so one encoder serves fields and list elements.
+pub trait FieldSink {
+    /// Marks field `i` null. Panics if the field is not nullable.
+    fn set_null(&mut self, i: usize);
+    /// Writes a boolean.
+    fn write_bool(&mut self, i: usize, v: bool);
+    /// Writes an `i8`.
+    fn write_i8(&mut self, i: usize, v: i8);
+    /// Writes an `i16`.
+    fn write_i16(&mut self, i: usize, v: i16);
+    /// Writes an `i32`.
+    fn write_i32(&mut self, i: usize, v: i32);
+    /// Writes an `i64`.
+    fn write_i64(&mut self, i: usize, v: i64);
+    /// Writes an `f32` (normalised if the builder writes keys).
+    fn write_f32(&mut self, i: usize, v: f32);
+    /// Writes an `f64` (normalised if the builder writes keys).
+    fn write_f64(&mut self, i: usize, v: f64);
+    /// Writes a date, in days since the epoch.
+    fn write_date(&mut self, i: usize, days: i32);
+    /// Writes a timestamp, in microseconds since the epoch.
+    fn write_timestamp(&mut self, i: usize, micros: i64);
+    /// Writes a string.
+    fn write_str(&mut self, i: usize, v: &str);
+    /// Writes bytes.
+    fn write_binary(&mut self, i: usize, v: &[u8]);
+    /// Writes a nested row: `fill` writes its fields.
+    fn write_struct(&mut self, i: usize, fill: impl FnOnce(&mut RowBuilder<'_>));
+    /// Writes a list of `len` elements: `fill` writes them.
+    fn write_list(&mut self, i: usize, len: usize, fill: impl FnOnce(&mut ListBuilder<'_>));
+}
+
+/// Writes one row at the end of a byte buffer. Create it with [`RowBuilder::begin`], write
+/// each field once (variable-length ones in field order), then [`finish`](Self::finish).
+pub struct RowBuilder<'b> {
+    buf: &'b mut Vec<u8>,
+    start: usize,
+    schema: &'b Schema,
+    floats: FloatMode,
+}
+
+impl<'b> RowBuilder<'b> {
+    /// Starts a row at the end of `buf`: appends a zeroed bitset and fixed part.
+    #[inline]
+    pub fn begin(buf: &'b mut Vec<u8>, schema: &'b Schema, floats: FloatMode) -> RowBuilder<'b> {
+        let start = buf.len();
+        buf.resize(start + schema.fixed_size(), 0);
+        RowBuilder {
+            buf,
+            start,
+            schema,
+            floats,
+        }
+    }
+
+    /// The schema being written.
+    pub fn schema(&self) -> &'b Schema {
+        self.schema
+    }
+
+    /// The float mode of this builder.
+    pub fn float_mode(&self) -> FloatMode {
+        self.floats
+    }
+
+    /// Reserves room for `additional` more bytes of variable-length data.
+    #[inline]
+    pub fn reserve(&mut self, additional: usize) {
+        self.buf.reserve(additional);
+    }
+
+    /// Ends the row and returns its length in bytes.
+    #[inline]
+    pub fn finish(self) -> usize {
+        let len = self.buf.len() - self.start;
+        check_addressable(0, len);
+        len
+    }
+
+    #[inline]
+    fn slot_pos(&self, i: usize, kind: Kind) -> usize {
+        let found = self.schema.kind(i);
+        assert!(found == kind, "field {i} is {found:?}, written as {kind:?}");
+        self.start + self.schema.bitset_bytes() + SLOT_BYTES * i
+    }
+
+    #[inline]
+    fn put_slot(&mut self, i: usize, kind: Kind, word: u64) {
+        let pos = self.slot_pos(i, kind);
+        self.buf[pos..pos + SLOT_BYTES].copy_from_slice(&word.to_le_bytes());
+    }
+
+    #[inline]
+    fn put_var(&mut self, i: usize, kind: Kind, value: &[u8]) {
+        let pos = self.slot_pos(i, kind);
+        let slot = append_var(self.buf, self.start, value);
+        self.buf[pos..pos + SLOT_BYTES].copy_from_slice(&slot.to_le_bytes());
+    }
+}
+
+impl FieldSink for RowBuilder<'_> {
+    #[inline]
+    fn set_null(&mut self, i: usize) {
+        assert!(self.schema.field(i).nullable, "field {i} is not nullable");
+        let pos = self.start + self.schema.bitset_bytes() + SLOT_BYTES * i;
+        self.buf[pos..pos + SLOT_BYTES].fill(0);
+        layout::set_bit(&mut self.buf[self.start..], i);
+    }
+    #[inline]
+    fn write_bool(&mut self, i: usize, v: bool) {
+        self.put_slot(i, Kind::Boolean, u64::from(v));
+    }
+    #[inline]
+    fn write_i8(&mut self, i: usize, v: i8) {
+        self.put_slot(i, Kind::Int8, u64::from(v as u8));
+    }
+    #[inline]
+    fn write_i16(&mut self, i: usize, v: i16) {
+        self.put_slot(i, Kind::Int16, u64::from(v as u16));
+    }
+    #[inline]
+    fn write_i32(&mut self, i: usize, v: i32) {
+        self.put_slot(i, Kind::Int32, u64::from(v as u32));
+    }
+    #[inline]
+    fn write_i64(&mut self, i: usize, v: i64) {
+        self.put_slot(i, Kind::Int64, v as u64);
+    }
+    #[inline]
+    fn write_f32(&mut self, i: usize, v: f32) {
+        self.put_slot(i, Kind::Float32, u64::from(self.floats.f32_bits(v)));
+    }
+    #[inline]
+    fn write_f64(&mut self, i: usize, v: f64) {
+        self.put_slot(i, Kind::Float64, self.floats.f64_bits(v));
+    }
+    #[inline]
+    fn write_date(&mut self, i: usize, days: i32) {
+        self.put_slot(i, Kind::Date, u64::from(days as u32));
+    }
+    #[inline]
+    fn write_timestamp(&mut self, i: usize, micros: i64) {
+        self.put_slot(i, Kind::Timestamp, micros as u64);
+    }
+    #[inline]
+    fn write_str(&mut self, i: usize, v: &str) {
+        self.put_var(i, Kind::Utf8, v.as_bytes());
+    }
+    #[inline]
+    fn write_binary(&mut self, i: usize, v: &[u8]) {
+        self.put_var(i, Kind::Binary, v);
+    }
+    fn write_struct(&mut self, i: usize, fill: impl FnOnce(&mut RowBuilder<'_>)) {
+        let pos = self.slot_pos(i, Kind::Struct);
+        let super::types::DataType::Struct(nested) = &self.schema.field(i).data_type else {
+            unreachable!("kind Struct has a struct type")
+        };
+        let offset = self.buf.len() - self.start;
+        let mut child = RowBuilder::begin(self.buf, nested, self.floats);
+        fill(&mut child);
+        let len = child.finish();
+        check_addressable(offset, len);
+        self.buf[pos..pos + SLOT_BYTES].copy_from_slice(&pack_slot(offset, len).to_le_bytes());
+    }
+    fn write_list(&mut self, i: usize, len: usize, fill: impl FnOnce(&mut ListBuilder<'_>)) {
+        let pos = self.slot_pos(i, Kind::List);
+        let super::types::DataType::List(element) = &self.schema.field(i).data_type else {
+            unreachable!("kind List has a list type")
+        };
+        let offset = self.buf.len() - self.start;
+        let mut list = ListBuilder::begin(self.buf, element, len, self.floats);
+        fill(&mut list);
+        let size = list.finish();
+        check_addressable(offset, size);
+        self.buf[pos..pos + SLOT_BYTES].copy_from_slice(&pack_slot(offset, size).to_le_bytes());
+    }
+}
+
+/// Writes one list at the end of a byte buffer:
+/// `[count: u64][null bitset][element slots, padded to 8][variable-length region]`.
+pub struct ListBuilder<'b> {
+    buf: &'b mut Vec<u8>,
+    start: usize,
+    element: &'b Field,
+    kind: Kind,
+    len: usize,
+    floats: FloatMode,
+}
+
+impl<'b> ListBuilder<'b> {
+    /// Starts a list of `len` elements at the end of `buf`.
+    pub fn begin(
+        buf: &'b mut Vec<u8>,
+        element: &'b Field,
+        len: usize,
+        floats: FloatMode,
+    ) -> ListBuilder<'b> {
+        let kind = element.data_type.kind();
+        let start = buf.len();
+        let header = list_header_bytes(len, kind);
+        buf.resize(start + header, 0);
+        buf[start..start + 8].copy_from_slice(&(len as u64).to_le_bytes());
+        ListBuilder {
+            buf,
+            start,
+            element,
+            kind,
+            len,
+            floats,
+        }
+    }
+
+    /// The number of elements.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the list has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Ends the list and returns its size in bytes.
+    pub fn finish(self) -> usize {
+        self.buf.len() - self.start
+    }
+
+    #[inline]
+    fn slot_pos(&self, j: usize, kind: Kind) -> usize {
+        assert!(
+            self.kind == kind,
+            "list elements are {:?}, written as {kind:?}",
+            self.kind
+        );
+        assert!(j < self.len, "element {j} of a list of {}", self.len);
+        self.start + 8 + layout::bitset_bytes(self.len) + j * kind.element_width()
+    }
+
+    #[inline]
+    fn put(&mut self, j: usize, kind: Kind, bytes: &[u8]) {
+        let pos = self.slot_pos(j, kind);
+        self.buf[pos..pos + bytes.len()].copy_from_slice(bytes);
+    }
+
+    #[inline]
+    fn put_var(&mut self, j: usize, kind: Kind, value: &[u8]) {
+        let pos = self.slot_pos(j, kind);
+        let slot = append_var(self.buf, self.start, value);
+        self.buf[pos..pos + SLOT_BYTES].copy_from_slice(&slot.to_le_bytes());
+    }
+}
+
+/// Bytes before a list's variable region: count, bitset, and element slots padded to 8.
+pub fn list_header_bytes(len: usize, kind: Kind) -> usize {
+    8 + layout::bitset_bytes(len) + layout::round8(len * kind.element_width())
+}
+
+impl FieldSink for ListBuilder<'_> {
+    fn set_null(&mut self, j: usize) {
+        assert!(self.element.nullable, "list elements are not nullable");
+        assert!(j < self.len, "element {j} of a list of {}", self.len);
+        let width = self.kind.element_width();
+        let pos = self.start + 8 + layout::bitset_bytes(self.len) + j * width;
+        self.buf[pos..pos + width].fill(0);
+        layout::set_bit(&mut self.buf[self.start + 8..], j);
+    }
+    fn write_bool(&mut self, j: usize, v: bool) {
+        self.put(j, Kind::Boolean, &[u8::from(v)]);
+    }
+    fn write_i8(&mut self, j: usize, v: i8) {
+        self.put(j, Kind::Int8, &v.to_le_bytes());
+    }
+    fn write_i16(&mut self, j: usize, v: i16) {
+        self.put(j, Kind::Int16, &v.to_le_bytes());
+    }
+    fn write_i32(&mut self, j: usize, v: i32) {
+        self.put(j, Kind::Int32, &v.to_le_bytes());
+    }
+    fn write_i64(&mut self, j: usize, v: i64) {
+        self.put(j, Kind::Int64, &v.to_le_bytes());
+    }
+    fn write_f32(&mut self, j: usize, v: f32) {
+        let bits = self.floats.f32_bits(v);
+        self.put(j, Kind::Float32, &bits.to_le_bytes());
+    }
+    fn write_f64(&mut self, j: usize, v: f64) {
+        let bits = self.floats.f64_bits(v);
+        self.put(j, Kind::Float64, &bits.to_le_bytes());
+    }
+    fn write_date(&mut self, j: usize, days: i32) {
+        self.put(j, Kind::Date, &days.to_le_bytes());
+    }
+    fn write_timestamp(&mut self, j: usize, micros: i64) {
+        self.put(j, Kind::Timestamp, &micros.to_le_bytes());
+    }
+    fn write_str(&mut self, j: usize, v: &str) {
+        self.put_var(j, Kind::Utf8, v.as_bytes());
+    }
+    fn write_binary(&mut self, j: usize, v: &[u8]) {
+        self.put_var(j, Kind::Binary, v);
+    }
+    fn write_struct(&mut self, j: usize, fill: impl FnOnce(&mut RowBuilder<'_>)) {
+        let pos = self.slot_pos(j, Kind::Struct);
+        let super::types::DataType::Struct(nested) = &self.element.data_type else {
+            unreachable!("kind Struct has a struct type")
+        };
+        let offset = self.buf.len() - self.start;
+        let mut child = RowBuilder::begin(self.buf, nested, self.floats);
+        fill(&mut child);
+        let len = child.finish();
+        check_addressable(offset, len);
+        self.buf[pos..pos + SLOT_BYTES].copy_from_slice(&pack_slot(offset, len).to_le_bytes());
+    }
+    fn write_list(&mut self, j: usize, len: usize, fill: impl FnOnce(&mut ListBuilder<'_>)) {
+        let pos = self.slot_pos(j, Kind::List);
+        let super::types::DataType::List(element) = &self.element.data_type else {
+            unreachable!("kind List has a list type")
+        };
+        let offset = self.buf.len() - self.start;
+        let mut list = ListBuilder::begin(self.buf, element, len, self.floats);
+        fill(&mut list);
+        let size = list.finish();
+        check_addressable(offset, size);
+        self.buf[pos..pos + SLOT_BYTES].copy_from_slice(&pack_slot(offset, size).to_le_bytes());
+    }
+}
+
+/// Owns one buffer and writes one row at a time into it, reusing the allocation.
+#[derive(Debug, Default)]
+pub struct RowWriter {
+    buf: Vec<u8>,
+    floats: FloatMode,
+}
+
+impl RowWriter {
+    /// A writer that keeps floats exact (value rows).
+    pub fn new() -> RowWriter {
+        RowWriter::default()
+    }
+
+    /// A writer for key rows: floats normalised, so equal keys are equal bytes.
+    pub fn for_keys() -> RowWriter {
+        RowWriter {
+            buf: Vec::new(),
+            floats: FloatMode::Normalized,
+        }
+    }
+
+    /// Writes one row of `schema`, replacing the previous one, and returns it.
+    #[inline]
+    pub fn write<'s>(
+        &'s mut self,
+        schema: &'s Schema,
+        fill: impl FnOnce(&mut RowBuilder<'_>),
+    ) -> Row<'s> {
+        self.buf.clear();
+        let mut builder = RowBuilder::begin(&mut self.buf, schema, self.floats);
+        fill(&mut builder);
+        builder.finish();
+        Row::from_builder(&self.buf, schema)
+    }
+
+    /// Encodes `value` with its generated encoder, replacing the previous row.
+    #[inline]
+    pub fn encode<T: super::RowType>(&mut self, value: &T) -> Row<'_> {
+        self.write(T::schema(), |b| value.encode(b))
+    }
+
+    /// The bytes of the last row written.
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf
+    }
+}
