@@ -120,6 +120,36 @@ impl RowArena {
         self.offsets.truncate(1);
     }
 
+    /// The float mode rows are written with.
+    pub(crate) fn float_mode(&self) -> FloatMode {
+        self.floats
+    }
+
+    /// Appends zeroed rows of the given sizes for a bulk writer to fill. Returns the new
+    /// region and each row's start within it. The writer must leave valid rows (or call
+    /// [`truncate`](Self::truncate)), since [`get`](Self::get) reads them unchecked.
+    pub(crate) fn append_zeroed_rows(&mut self, sizes: &[usize]) -> (&mut [u8], Vec<usize>) {
+        let region_start = self.buf.len();
+        let mut starts = Vec::with_capacity(sizes.len());
+        let mut end = region_start;
+        self.offsets.reserve(sizes.len());
+        for &size in sizes {
+            starts.push(end - region_start);
+            end += size;
+            self.offsets.push(end);
+        }
+        self.buf.resize(end, 0);
+        (&mut self.buf[region_start..], starts)
+    }
+
+    /// Keeps only the first `rows` rows.
+    pub fn truncate(&mut self, rows: usize) {
+        if rows < self.len() {
+            self.offsets.truncate(rows + 1);
+            self.buf.truncate(self.offsets[rows]);
+        }
+    }
+
     /// Writes a row in place at the end of the arena; returns its index.
     #[inline]
     pub fn push_with(&mut self, fill: impl FnOnce(&mut RowBuilder<'_>)) -> usize {

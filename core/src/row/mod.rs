@@ -1,6 +1,7 @@
 #![doc = include_str!("../../../docs/row-format.md")]
 
 mod arena;
+pub mod arrow;
 mod encode;
 mod error;
 mod hash;
