@@ -68,6 +68,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
 
     let mut schema_fields = Vec::new();
     let mut writes = Vec::new();
+    let mut var_sizes = Vec::new();
     let mut reads = Vec::new();
     let mut getters = Vec::new();
     let mut debug_fields = Vec::new();
@@ -85,6 +86,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             )
         });
         writes.push(quote! { #krate::RowField::write(&self.#ident, builder, #index); });
+        var_sizes.push(quote! { #krate::RowField::var_size(&self.#ident) });
         reads.push(quote! { #ident: <#ty as #krate::RowField>::read(&row, #index) });
         let doc = format!("Field `{label}`, read in place.");
         getters.push(quote! {
@@ -98,6 +100,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     }
     let view_doc = format!("A zero-copy view of a `{name}` row: getters read the bytes in place.");
     let name_str = name.to_string();
+    let num_fields = named.named.len();
 
     Ok(quote! {
         impl #krate::RowType for #name {
@@ -109,6 +112,11 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 SCHEMA.get_or_init(|| {
                     ::std::sync::Arc::new(#krate::Schema::new(::std::vec![#(#schema_fields),*]))
                 })
+            }
+
+            #[inline]
+            fn var_size(&self) -> usize {
+                0 #(+ #var_sizes)*
             }
 
             #[inline]
@@ -131,6 +139,14 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
 
         impl #krate::RowField for #name {
             type Ref<'a> = #view<'a>;
+            const KIND: #krate::Kind = #krate::Kind::Struct;
+
+            #[inline]
+            fn var_size(&self) -> usize {
+                #krate::bitset_bytes(#num_fields)
+                    + #krate::SLOT_BYTES * #num_fields
+                    + <Self as #krate::RowType>::var_size(self)
+            }
 
             fn data_type() -> #krate::DataType {
                 #krate::DataType::Struct(::std::clone::Clone::clone(
@@ -140,7 +156,10 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
 
             #[inline]
             fn write(&self, sink: &mut impl #krate::FieldSink, i: usize) {
-                sink.write_struct(i, |builder| #krate::RowType::encode(self, builder));
+                sink.write_struct(i, |builder| {
+                    builder.reserve_var(<Self as #krate::RowType>::var_size(self));
+                    #krate::RowType::encode(self, builder)
+                });
             }
 
             #[inline]

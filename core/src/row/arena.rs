@@ -32,12 +32,7 @@ impl RowArena {
     }
 
     fn with_float_mode(schema: Arc<Schema>, floats: FloatMode) -> RowArena {
-        RowArena {
-            schema,
-            buf: Vec::new(),
-            offsets: vec![0],
-            floats,
-        }
+        RowArena { schema, buf: Vec::new(), offsets: vec![0], floats }
     }
 
     /// An arena for rows of `T`.
@@ -52,40 +47,23 @@ impl RowArena {
         buf: Vec<u8>,
         offsets: Vec<usize>,
     ) -> Result<RowArena, RowError> {
-        let bad_index = |offset, reason| RowError::Invalid {
-            field: "<arena>".into(),
-            offset,
-            reason,
-        };
+        let bad_index =
+            |offset, reason| RowError::Invalid { field: "<arena>".into(), offset, reason };
         if offsets.first() != Some(&0) || offsets.last() != Some(&buf.len()) {
-            return Err(bad_index(
-                0,
-                "offsets must start at 0 and end at the buffer's length",
-            ));
+            return Err(bad_index(0, "offsets must start at 0 and end at the buffer's length"));
         }
         for pair in offsets.windows(2) {
             if pair[0] > pair[1] {
                 return Err(bad_index(pair[0], "offsets decrease"));
             }
             Row::try_new(&buf[pair[0]..pair[1]], &schema).map_err(|e| match e {
-                RowError::Invalid {
-                    field,
-                    offset,
-                    reason,
-                } => RowError::Invalid {
-                    field,
-                    offset: offset + pair[0],
-                    reason,
-                },
+                RowError::Invalid { field, offset, reason } => {
+                    RowError::Invalid { field, offset: offset + pair[0], reason }
+                }
                 other => other,
             })?;
         }
-        Ok(RowArena {
-            schema,
-            buf,
-            offsets,
-            floats: FloatMode::Exact,
-        })
+        Ok(RowArena { schema, buf, offsets, floats: FloatMode::Exact })
     }
 
     /// The schema of every row.
@@ -163,11 +141,13 @@ impl RowArena {
     /// Encodes `value` with its generated encoder at the end of the arena.
     #[inline]
     pub fn push_encoded<T: RowType>(&mut self, value: &T) -> usize {
-        debug_assert!(
-            *self.schema == **T::schema(),
-            "arena schema differs from the type's"
-        );
-        self.push_with(|b| value.encode(b))
+        debug_assert!(*self.schema == **T::schema(), "arena schema differs from the type's");
+        let mut builder =
+            RowBuilder::begin_sized(&mut self.buf, &self.schema, self.floats, value.var_size());
+        value.encode(&mut builder);
+        builder.finish();
+        self.offsets.push(self.buf.len());
+        self.offsets.len() - 2
     }
 
     /// Copies a row in. Panics if its schema differs from the arena's.
@@ -186,10 +166,7 @@ impl RowArena {
     /// Row `i`.
     #[inline]
     pub fn get(&self, i: usize) -> Row<'_> {
-        Row::from_builder(
-            &self.buf[self.offsets[i]..self.offsets[i + 1]],
-            &self.schema,
-        )
+        Row::from_builder(&self.buf[self.offsets[i]..self.offsets[i + 1]], &self.schema)
     }
 
     /// The bytes of row `i`.

@@ -5,9 +5,10 @@
 
 use std::sync::Arc;
 
-use super::types::{DataType, Field, Schema};
+use super::layout::round8;
+use super::types::{DataType, Field, Kind, Schema};
 use super::view::{FieldSource, ListView, Row};
-use super::writer::{FieldSink, RowBuilder};
+use super::writer::{FieldSink, RowBuilder, list_header_bytes};
 
 /// A Rust type with a binary-row encoding, usually from `#[derive(Row)]`.
 pub trait RowType: Sized {
@@ -16,6 +17,9 @@ pub trait RowType: Sized {
 
     /// The row schema, built once.
     fn schema() -> &'static Arc<Schema>;
+
+    /// Bytes this value's fields take in the variable-length region.
+    fn var_size(&self) -> usize;
 
     /// Writes every field into the row `builder` is writing (of [`Self::schema`]).
     fn encode(&self, builder: &mut RowBuilder<'_>);
@@ -51,6 +55,14 @@ pub trait RowField: Sized {
     type Ref<'a>;
     /// Whether this type may be null (only `Option<T>`).
     const NULLABLE: bool = false;
+    /// The storage class of [`data_type`](Self::data_type).
+    const KIND: Kind;
+    /// Bytes this value takes in the variable-length region (0 for fixed-width values), so
+    /// an encoder can size a row once before writing it.
+    #[inline]
+    fn var_size(&self) -> usize {
+        0
+    }
     /// The row type of this field.
     fn data_type() -> DataType;
     /// Writes the value as value `i` of a row or list.
@@ -65,6 +77,7 @@ macro_rules! fixed_field {
     ($t:ty, $dt:ident, $write:ident, $get:ident) => {
         impl RowField for $t {
             type Ref<'a> = $t;
+            const KIND: Kind = Kind::$dt;
             fn data_type() -> DataType {
                 DataType::$dt
             }
@@ -94,6 +107,11 @@ fixed_field!(f64, Float64, write_f64, get_f64);
 
 impl RowField for String {
     type Ref<'a> = &'a str;
+    const KIND: Kind = Kind::Utf8;
+    #[inline]
+    fn var_size(&self) -> usize {
+        round8(self.len())
+    }
     fn data_type() -> DataType {
         DataType::Utf8
     }
@@ -113,6 +131,11 @@ impl RowField for String {
 
 impl RowField for Vec<u8> {
     type Ref<'a> = &'a [u8];
+    const KIND: Kind = Kind::Binary;
+    #[inline]
+    fn var_size(&self) -> usize {
+        round8(self.len())
+    }
     fn data_type() -> DataType {
         DataType::Binary
     }
@@ -133,6 +156,11 @@ impl RowField for Vec<u8> {
 impl<T: RowField> RowField for Option<T> {
     type Ref<'a> = Option<T::Ref<'a>>;
     const NULLABLE: bool = true;
+    const KIND: Kind = T::KIND;
+    #[inline]
+    fn var_size(&self) -> usize {
+        self.as_ref().map_or(0, T::var_size)
+    }
     fn data_type() -> DataType {
         T::data_type()
     }
@@ -145,25 +173,21 @@ impl<T: RowField> RowField for Option<T> {
     }
     #[inline]
     fn read<'a>(source: &impl FieldSource<'a>, i: usize) -> Self {
-        if source.is_null(i) {
-            None
-        } else {
-            Some(T::read(source, i))
-        }
+        if source.is_null(i) { None } else { Some(T::read(source, i)) }
     }
     #[inline]
     fn read_ref<'a>(source: &impl FieldSource<'a>, i: usize) -> Self::Ref<'a> {
-        if source.is_null(i) {
-            None
-        } else {
-            Some(T::read_ref(source, i))
-        }
+        if source.is_null(i) { None } else { Some(T::read_ref(source, i)) }
     }
 }
 
 /// Lists of any field type (`u8` is not one, so `Vec<u8>` stays binary).
 impl<T: RowField> RowField for Vec<T> {
     type Ref<'a> = TypedList<'a, T>;
+    const KIND: Kind = Kind::List;
+    fn var_size(&self) -> usize {
+        list_header_bytes(self.len(), T::KIND) + self.iter().map(T::var_size).sum::<usize>()
+    }
     fn data_type() -> DataType {
         DataType::List(Arc::new(Field::new("item", T::data_type(), T::NULLABLE)))
     }
@@ -179,10 +203,7 @@ impl<T: RowField> RowField for Vec<T> {
         (0..list.len()).map(|j| T::read(&list, j)).collect()
     }
     fn read_ref<'a>(source: &impl FieldSource<'a>, i: usize) -> TypedList<'a, T> {
-        TypedList {
-            list: source.get_list(i),
-            element: std::marker::PhantomData,
-        }
+        TypedList { list: source.get_list(i), element: std::marker::PhantomData }
     }
 }
 

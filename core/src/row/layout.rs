@@ -47,6 +47,3 @@ pub fn bit_is_set(bytes: &[u8], i: usize) -> bool {
 pub fn set_bit(bytes: &mut [u8], i: usize) {
     bytes[i / 8] |= 1 << (i % 8);
 }
-
-/// Eight zero bytes, the source of every padding write.
-pub const ZEROS: [u8; 8] = [0; 8];

@@ -16,10 +16,11 @@ pub use arena::RowArena;
 pub use encode::{RowField, RowType, TypedList, check_schema};
 pub use error::RowError;
 pub use hash::{ROW_FORMAT_VERSION, ROW_HASH_SEED, hash_row, partition_of};
-pub use layout::{bitset_bytes, round8};
+pub use layout::{SLOT_BYTES, bitset_bytes, round8};
 pub use types::{DataType, FINGERPRINT_SEED, Field, Kind, Schema};
 pub use value::{Value, encode_values};
 pub use view::{FieldSource, ListView, Row};
 pub use writer::{
-    FieldSink, FloatMode, ListBuilder, RowBuilder, RowWriter, normalize_f32, normalize_f64,
+    FieldSink, FloatMode, ListBuilder, RowBuilder, RowWriter, list_header_bytes, normalize_f32,
+    normalize_f64,
 };

@@ -161,11 +161,7 @@ pub struct Field {
 impl Field {
     /// A field.
     pub fn new(name: impl Into<String>, data_type: DataType, nullable: bool) -> Field {
-        Field {
-            name: name.into(),
-            data_type,
-            nullable,
-        }
+        Field { name: name.into(), data_type, nullable }
     }
 }
 
@@ -203,13 +199,7 @@ impl Schema {
         let kinds = fields.iter().map(|f| f.data_type.kind()).collect();
         let bitset_bytes = layout::bitset_bytes(fields.len());
         let fixed_size = bitset_bytes + layout::SLOT_BYTES * fields.len();
-        let mut schema = Schema {
-            fields,
-            kinds,
-            bitset_bytes,
-            fixed_size,
-            fingerprint: 0,
-        };
+        let mut schema = Schema { fields, kinds, bitset_bytes, fixed_size, fingerprint: 0 };
         schema.fingerprint = xxh3_64_with_seed(schema.to_string().as_bytes(), FINGERPRINT_SEED);
         schema
     }

@@ -21,11 +21,7 @@ struct Invalid {
 type Check = Result<(), Invalid>;
 
 fn fail(offset: usize, reason: &'static str) -> Check {
-    Err(Invalid {
-        path: Vec::new(),
-        offset,
-        reason,
-    })
+    Err(Invalid { path: Vec::new(), offset, reason })
 }
 
 /// Names the field an error happened in.
@@ -49,11 +45,7 @@ pub fn validate_row(bytes: &[u8], schema: &Schema) -> Result<(), RowError> {
         if field.is_empty() {
             field.push_str("<row>");
         }
-        RowError::Invalid {
-            field,
-            offset: e.offset,
-            reason: e.reason,
-        }
+        RowError::Invalid { field, offset: e.offset, reason: e.reason }
     })
 }
 
@@ -62,10 +54,7 @@ fn check_row(bytes: &[u8], schema: &Schema) -> Check {
         return fail(bytes.len(), "row length is not a multiple of 8");
     }
     if bytes.len() < schema.fixed_size() {
-        return fail(
-            bytes.len(),
-            "row is shorter than its null bitset and fixed slots",
-        );
+        return fail(bytes.len(), "row is shorter than its null bitset and fixed slots");
     }
     let bitset = &bytes[..schema.bitset_bytes()];
     check_bitset(
@@ -82,11 +71,7 @@ fn check_row(bytes: &[u8], schema: &Schema) -> Check {
         let slot = layout::read_u64(bytes, slot_pos);
         let kind = schema.kind(i);
         let result = if layout::bit_is_set(bitset, i) {
-            if slot == 0 {
-                Ok(())
-            } else {
-                fail(slot_pos, "a null field's slot is not zero")
-            }
+            if slot == 0 { Ok(()) } else { fail(slot_pos, "a null field's slot is not zero") }
         } else if kind.is_variable() {
             check_var(bytes, slot_pos, slot, &mut cursor, &field.data_type)
         } else {
@@ -112,16 +97,10 @@ fn check_bitset(
         for bit in (0..8).filter(|bit| byte & (1 << bit) != 0) {
             let i = byte_index * 8 + bit;
             if i >= n {
-                return fail(
-                    bitset_pos + byte_index,
-                    "null bit set beyond the last value",
-                );
+                return fail(bitset_pos + byte_index, "null bit set beyond the last value");
             }
             if !nullable(i) {
-                let result = fail(
-                    bitset_pos + byte_index,
-                    "null in a value that is not nullable",
-                );
+                let result = fail(bitset_pos + byte_index, "null in a value that is not nullable");
                 return in_field(result, || name(i));
             }
         }
@@ -157,22 +136,13 @@ fn check_var(
 ) -> Check {
     let (offset, len) = unpack_slot(slot);
     if offset != *cursor {
-        return fail(
-            slot_pos,
-            "variable-length value does not start where the previous ended",
-        );
+        return fail(slot_pos, "variable-length value does not start where the previous ended");
     }
-    let Some(end) = offset
-        .checked_add(round8(len))
-        .filter(|&end| end <= container.len())
-    else {
+    let Some(end) = offset.checked_add(round8(len)).filter(|&end| end <= container.len()) else {
         return fail(slot_pos, "variable-length value extends past the end");
     };
     if container[offset + len..end].iter().any(|&b| b != 0) {
-        return fail(
-            offset + len,
-            "padding after a variable-length value is not zero",
-        );
+        return fail(offset + len, "padding after a variable-length value is not zero");
     }
     *cursor = end;
     let value = &container[offset..offset + len];

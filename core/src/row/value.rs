@@ -70,19 +70,12 @@ pub fn encode_values(values: &[Value], builder: &mut RowBuilder<'_>) -> Result<(
 }
 
 fn join(prefix: &str, name: &str) -> String {
-    if prefix.is_empty() {
-        name.to_string()
-    } else {
-        format!("{prefix}.{name}")
-    }
+    if prefix.is_empty() { name.to_string() } else { format!("{prefix}.{name}") }
 }
 
 fn check_row(values: &[Value], schema: &Schema, path: &str) -> Result<(), RowError> {
     if values.len() != schema.len() {
-        return Err(RowError::FieldCount {
-            expected: schema.len(),
-            found: values.len(),
-        });
+        return Err(RowError::FieldCount { expected: schema.len(), found: values.len() });
     }
     for (value, field) in values.iter().zip(schema.fields()) {
         check_value(value, field, &join(path, &field.name))?;
@@ -98,9 +91,7 @@ fn check_value(value: &Value, field: &Field, path: &str) -> Result<(), RowError>
     };
     match (value, &field.data_type) {
         (Value::Null, _) if field.nullable => Ok(()),
-        (Value::Null, _) => Err(RowError::NullNotAllowed {
-            field: path.to_string(),
-        }),
+        (Value::Null, _) => Err(RowError::NullNotAllowed { field: path.to_string() }),
         (Value::Struct(values), DataType::Struct(schema)) => check_row(values, schema, path),
         (Value::List(items), DataType::List(element)) => items
             .iter()

@@ -77,11 +77,7 @@ impl<'a> Row<'a> {
     #[inline]
     fn fixed(&self, i: usize, kind: Kind) -> u64 {
         debug_assert_eq!(self.schema.kind(i), kind, "field {i} read as {kind:?}");
-        assert!(
-            i < self.schema.len(),
-            "field {i} of a row of {}",
-            self.schema.len()
-        );
+        assert!(i < self.schema.len(), "field {i} of a row of {}", self.schema.len());
         self.slot(i)
     }
 
@@ -128,11 +124,7 @@ pub struct ListView<'a> {
 impl<'a> ListView<'a> {
     fn new(bytes: &'a [u8], element: &'a Field) -> ListView<'a> {
         let len = read_u64(bytes, 0) as usize;
-        ListView {
-            bytes,
-            element,
-            len,
-        }
+        ListView { bytes, element, len }
     }
 
     /// The number of elements.
@@ -158,10 +150,7 @@ impl<'a> ListView<'a> {
     #[inline]
     fn slot_bytes(&self, j: usize, kind: Kind) -> &'a [u8] {
         let found = self.element.data_type.kind();
-        assert!(
-            found == kind || !kind.is_variable(),
-            "elements are {found:?}, read as {kind:?}"
-        );
+        assert!(found == kind || !kind.is_variable(), "elements are {found:?}, read as {kind:?}");
         debug_assert_eq!(found, kind, "elements read as {kind:?}");
         assert!(j < self.len, "element {j} of a list of {}", self.len);
         let width = kind.element_width();
@@ -179,9 +168,7 @@ impl<'a> ListView<'a> {
 
 impl fmt::Debug for ListView<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list()
-            .entries((0..self.len).map(|j| self.get_value(j)))
-            .finish()
+        f.debug_list().entries((0..self.len).map(|j| self.get_value(j))).finish()
     }
 }
 
@@ -229,11 +216,7 @@ fn str_of(bytes: &[u8]) -> &str {
 impl<'a> FieldSource<'a> for Row<'a> {
     #[inline]
     fn is_null(&self, i: usize) -> bool {
-        assert!(
-            i < self.schema.len(),
-            "field {i} of a row of {}",
-            self.schema.len()
-        );
+        assert!(i < self.schema.len(), "field {i} of a row of {}", self.schema.len());
         layout::bit_is_set(self.bytes, i)
     }
     #[inline]
@@ -282,16 +265,12 @@ impl<'a> FieldSource<'a> for Row<'a> {
     }
     fn get_struct(&self, i: usize) -> Row<'a> {
         let bytes = self.var(i, Kind::Struct);
-        let DataType::Struct(schema) = self.nested_type(i) else {
-            unreachable!("kind Struct")
-        };
+        let DataType::Struct(schema) = self.nested_type(i) else { unreachable!("kind Struct") };
         Row { bytes, schema }
     }
     fn get_list(&self, i: usize) -> ListView<'a> {
         let bytes = self.var(i, Kind::List);
-        let DataType::List(element) = self.nested_type(i) else {
-            unreachable!("kind List")
-        };
+        let DataType::List(element) = self.nested_type(i) else { unreachable!("kind List") };
         ListView::new(bytes, element)
     }
     fn get_value(&self, i: usize) -> super::Value {
@@ -324,28 +303,16 @@ impl<'a> FieldSource<'a> for ListView<'a> {
         i64::from_le_bytes(self.slot_bytes(j, Kind::Int64).try_into().expect("8 bytes"))
     }
     fn get_f32(&self, j: usize) -> f32 {
-        f32::from_le_bytes(
-            self.slot_bytes(j, Kind::Float32)
-                .try_into()
-                .expect("4 bytes"),
-        )
+        f32::from_le_bytes(self.slot_bytes(j, Kind::Float32).try_into().expect("4 bytes"))
     }
     fn get_f64(&self, j: usize) -> f64 {
-        f64::from_le_bytes(
-            self.slot_bytes(j, Kind::Float64)
-                .try_into()
-                .expect("8 bytes"),
-        )
+        f64::from_le_bytes(self.slot_bytes(j, Kind::Float64).try_into().expect("8 bytes"))
     }
     fn get_date(&self, j: usize) -> i32 {
         i32::from_le_bytes(self.slot_bytes(j, Kind::Date).try_into().expect("4 bytes"))
     }
     fn get_timestamp(&self, j: usize) -> i64 {
-        i64::from_le_bytes(
-            self.slot_bytes(j, Kind::Timestamp)
-                .try_into()
-                .expect("8 bytes"),
-        )
+        i64::from_le_bytes(self.slot_bytes(j, Kind::Timestamp).try_into().expect("8 bytes"))
     }
     fn get_str(&self, j: usize) -> &'a str {
         str_of(self.var(j, Kind::Utf8))
@@ -355,16 +322,12 @@ impl<'a> FieldSource<'a> for ListView<'a> {
     }
     fn get_struct(&self, j: usize) -> Row<'a> {
         let bytes = self.var(j, Kind::Struct);
-        let DataType::Struct(schema) = &self.element.data_type else {
-            unreachable!("kind Struct")
-        };
+        let DataType::Struct(schema) = &self.element.data_type else { unreachable!("kind Struct") };
         Row { bytes, schema }
     }
     fn get_list(&self, j: usize) -> ListView<'a> {
         let bytes = self.var(j, Kind::List);
-        let DataType::List(element) = &self.element.data_type else {
-            unreachable!("kind List")
-        };
+        let DataType::List(element) = &self.element.data_type else { unreachable!("kind List") };
         ListView::new(bytes, element)
     }
     fn get_value(&self, j: usize) -> super::Value {

@@ -9,7 +9,7 @@
 //! variable-length value written in field order, each field written once; the derived and
 //! interpreted encoders do so.
 
-use super::layout::{self, SLOT_BYTES, ZEROS, pack_slot};
+use super::layout::{self, SLOT_BYTES, pack_slot};
 use super::types::{Field, Kind, Schema};
 use super::view::Row;
 
@@ -67,18 +67,45 @@ pub fn normalize_f32(v: f32) -> f32 {
     }
 }
 
-/// Appends `value` and its zero padding to `buf`, returning the packed slot for a value
-/// whose container starts at `start`.
-#[inline]
-fn append_var(buf: &mut Vec<u8>, start: usize, value: &[u8]) -> u64 {
-    let offset = buf.len() - start;
+/// Copies `value` to `*cursor` in `buf` (growing it, zeroed, if the space was not reserved)
+/// and moves the cursor past its padding; returns the slot for a container starting at
+/// `start`. The bytes from the cursor on are always zero, so the padding needs no write.
+#[inline(always)]
+fn put_var_at(buf: &mut Vec<u8>, start: usize, cursor: &mut usize, value: &[u8]) -> u64 {
+    let offset = *cursor - start;
     check_addressable(offset, value.len());
-    buf.extend_from_slice(value);
-    buf.extend_from_slice(&ZEROS[..layout::round8(value.len()) - value.len()]);
+    let end = *cursor + layout::round8(value.len());
+    if buf.len() < end {
+        buf.resize(end, 0);
+    }
+    buf[*cursor..*cursor + value.len()].copy_from_slice(value);
+    *cursor = end;
     pack_slot(offset, value.len())
 }
 
-#[inline]
+/// Makes `buf[at..at + len]` available, zeroed: it is either past the end (grown with zeros)
+/// or reserved space a builder grew with zeros and has not written yet.
+#[inline(always)]
+fn zeroed_space(buf: &mut Vec<u8>, at: usize, len: usize) {
+    if buf.len() < at + len {
+        grow_zeroed(buf, at + len);
+    }
+}
+
+/// Zeros to copy from: `Vec::resize` fills byte by byte, a copy from here is one `memcpy`.
+static ZERO_BLOCK: [u8; 256] = [0; 256];
+
+#[inline(always)]
+fn grow_zeroed(buf: &mut Vec<u8>, new_len: usize) {
+    let mut missing = new_len - buf.len();
+    while missing > 0 {
+        let chunk = missing.min(ZERO_BLOCK.len());
+        buf.extend_from_slice(&ZERO_BLOCK[..chunk]);
+        missing -= chunk;
+    }
+}
+
+#[inline(always)]
 fn check_addressable(offset: usize, len: usize) {
     assert!(
         offset <= u32::MAX as usize && len <= u32::MAX as usize,
@@ -121,9 +148,14 @@ pub trait FieldSink {
 
 /// Writes one row at the end of a byte buffer. Create it with [`RowBuilder::begin`], write
 /// each field once (variable-length ones in field order), then [`finish`](Self::finish).
+///
+/// The builder appends variable-length values at its own cursor. Bytes of the buffer past
+/// the cursor are always zero: [`reserve_var`](Self::reserve_var) grows the buffer with zeros
+/// so that an encoder which knows the row's size sizes it once and then only copies.
 pub struct RowBuilder<'b> {
     buf: &'b mut Vec<u8>,
     start: usize,
+    cursor: usize,
     schema: &'b Schema,
     floats: FloatMode,
 }
@@ -132,14 +164,36 @@ impl<'b> RowBuilder<'b> {
     /// Starts a row at the end of `buf`: appends a zeroed bitset and fixed part.
     #[inline]
     pub fn begin(buf: &'b mut Vec<u8>, schema: &'b Schema, floats: FloatMode) -> RowBuilder<'b> {
-        let start = buf.len();
-        buf.resize(start + schema.fixed_size(), 0);
-        RowBuilder {
-            buf,
-            start,
-            schema,
-            floats,
-        }
+        let at = buf.len();
+        RowBuilder::begin_at(buf, at, schema, floats)
+    }
+
+    /// Starts a row at the end of `buf` with room for `var_bytes` of variable-length data
+    /// (padded sizes, as [`RowType::var_size`](super::RowType::var_size) gives): one zeroed
+    /// growth of the buffer for the whole row, so the writes that follow only copy.
+    #[inline]
+    pub fn begin_sized(
+        buf: &'b mut Vec<u8>,
+        schema: &'b Schema,
+        floats: FloatMode,
+        var_bytes: usize,
+    ) -> RowBuilder<'b> {
+        let at = buf.len();
+        zeroed_space(buf, at, schema.fixed_size() + var_bytes);
+        RowBuilder { buf, start: at, cursor: at + schema.fixed_size(), schema, floats }
+    }
+
+    /// Starts a row at `at`, where `buf` is either at its end or zeroed reserved space.
+    #[inline]
+    fn begin_at(
+        buf: &'b mut Vec<u8>,
+        at: usize,
+        schema: &'b Schema,
+        floats: FloatMode,
+    ) -> RowBuilder<'b> {
+        zeroed_space(buf, at, schema.fixed_size());
+        let cursor = at + schema.fixed_size();
+        RowBuilder { buf, start: at, cursor, schema, floats }
     }
 
     /// The schema being written.
@@ -152,37 +206,39 @@ impl<'b> RowBuilder<'b> {
         self.floats
     }
 
-    /// Reserves room for `additional` more bytes of variable-length data.
+    /// Grows the buffer, zeroed, to hold `bytes` more bytes of variable-length data (padded
+    /// sizes), so the writes that follow only copy.
     #[inline]
-    pub fn reserve(&mut self, additional: usize) {
-        self.buf.reserve(additional);
+    pub fn reserve_var(&mut self, bytes: usize) {
+        zeroed_space(self.buf, self.cursor, bytes);
     }
 
-    /// Ends the row and returns its length in bytes.
+    /// Ends the row and returns its length in bytes; reserved space left unused is released.
     #[inline]
     pub fn finish(self) -> usize {
-        let len = self.buf.len() - self.start;
+        self.buf.truncate(self.cursor);
+        let len = self.cursor - self.start;
         check_addressable(0, len);
         len
     }
 
-    #[inline]
+    #[inline(always)]
     fn slot_pos(&self, i: usize, kind: Kind) -> usize {
         let found = self.schema.kind(i);
         assert!(found == kind, "field {i} is {found:?}, written as {kind:?}");
         self.start + self.schema.bitset_bytes() + SLOT_BYTES * i
     }
 
-    #[inline]
+    #[inline(always)]
     fn put_slot(&mut self, i: usize, kind: Kind, word: u64) {
         let pos = self.slot_pos(i, kind);
         self.buf[pos..pos + SLOT_BYTES].copy_from_slice(&word.to_le_bytes());
     }
 
-    #[inline]
+    #[inline(always)]
     fn put_var(&mut self, i: usize, kind: Kind, value: &[u8]) {
         let pos = self.slot_pos(i, kind);
-        let slot = append_var(self.buf, self.start, value);
+        let slot = put_var_at(self.buf, self.start, &mut self.cursor, value);
         self.buf[pos..pos + SLOT_BYTES].copy_from_slice(&slot.to_le_bytes());
     }
 }
@@ -244,24 +300,32 @@ impl FieldSink for RowBuilder<'_> {
         let super::types::DataType::Struct(nested) = &self.schema.field(i).data_type else {
             unreachable!("kind Struct has a struct type")
         };
-        let offset = self.buf.len() - self.start;
-        let mut child = RowBuilder::begin(self.buf, nested, self.floats);
+        let mut child = RowBuilder::begin_at(self.buf, self.cursor, nested, self.floats);
         fill(&mut child);
-        let len = child.finish();
-        check_addressable(offset, len);
-        self.buf[pos..pos + SLOT_BYTES].copy_from_slice(&pack_slot(offset, len).to_le_bytes());
+        let (child_start, child_end) = (child.start, child.cursor);
+        self.close_nested(pos, child_start, child_end);
     }
     fn write_list(&mut self, i: usize, len: usize, fill: impl FnOnce(&mut ListBuilder<'_>)) {
         let pos = self.slot_pos(i, Kind::List);
         let super::types::DataType::List(element) = &self.schema.field(i).data_type else {
             unreachable!("kind List has a list type")
         };
-        let offset = self.buf.len() - self.start;
-        let mut list = ListBuilder::begin(self.buf, element, len, self.floats);
+        let mut list = ListBuilder::begin_at(self.buf, self.cursor, element, len, self.floats);
         fill(&mut list);
-        let size = list.finish();
-        check_addressable(offset, size);
-        self.buf[pos..pos + SLOT_BYTES].copy_from_slice(&pack_slot(offset, size).to_le_bytes());
+        let (list_start, list_end) = (list.start, list.cursor);
+        self.close_nested(pos, list_start, list_end);
+    }
+}
+
+impl RowBuilder<'_> {
+    /// Points the slot at `pos` to the nested value written at `start..end` and moves the
+    /// cursor past it.
+    fn close_nested(&mut self, pos: usize, start: usize, end: usize) {
+        let offset = start - self.start;
+        check_addressable(offset, end - start);
+        self.buf[pos..pos + SLOT_BYTES]
+            .copy_from_slice(&pack_slot(offset, end - start).to_le_bytes());
+        self.cursor = end;
     }
 }
 
@@ -270,6 +334,7 @@ impl FieldSink for RowBuilder<'_> {
 pub struct ListBuilder<'b> {
     buf: &'b mut Vec<u8>,
     start: usize,
+    cursor: usize,
     element: &'b Field,
     kind: Kind,
     len: usize,
@@ -284,19 +349,24 @@ impl<'b> ListBuilder<'b> {
         len: usize,
         floats: FloatMode,
     ) -> ListBuilder<'b> {
+        let at = buf.len();
+        ListBuilder::begin_at(buf, at, element, len, floats)
+    }
+
+    /// Starts a list at `at`, where `buf` is either at its end or zeroed reserved space.
+    fn begin_at(
+        buf: &'b mut Vec<u8>,
+        at: usize,
+        element: &'b Field,
+        len: usize,
+        floats: FloatMode,
+    ) -> ListBuilder<'b> {
         let kind = element.data_type.kind();
-        let start = buf.len();
         let header = list_header_bytes(len, kind);
-        buf.resize(start + header, 0);
-        buf[start..start + 8].copy_from_slice(&(len as u64).to_le_bytes());
-        ListBuilder {
-            buf,
-            start,
-            element,
-            kind,
-            len,
-            floats,
-        }
+        zeroed_space(buf, at, header);
+        buf[at..at + 8].copy_from_slice(&(len as u64).to_le_bytes());
+        let cursor = at + header;
+        ListBuilder { buf, start: at, cursor, element, kind, len, floats }
     }
 
     /// The number of elements.
@@ -309,18 +379,15 @@ impl<'b> ListBuilder<'b> {
         self.len == 0
     }
 
-    /// Ends the list and returns its size in bytes.
+    /// Ends the list and returns its size in bytes; reserved space left unused is released.
     pub fn finish(self) -> usize {
-        self.buf.len() - self.start
+        self.buf.truncate(self.cursor);
+        self.cursor - self.start
     }
 
     #[inline]
     fn slot_pos(&self, j: usize, kind: Kind) -> usize {
-        assert!(
-            self.kind == kind,
-            "list elements are {:?}, written as {kind:?}",
-            self.kind
-        );
+        assert!(self.kind == kind, "list elements are {:?}, written as {kind:?}", self.kind);
         assert!(j < self.len, "element {j} of a list of {}", self.len);
         self.start + 8 + layout::bitset_bytes(self.len) + j * kind.element_width()
     }
@@ -334,8 +401,18 @@ impl<'b> ListBuilder<'b> {
     #[inline]
     fn put_var(&mut self, j: usize, kind: Kind, value: &[u8]) {
         let pos = self.slot_pos(j, kind);
-        let slot = append_var(self.buf, self.start, value);
+        let slot = put_var_at(self.buf, self.start, &mut self.cursor, value);
         self.buf[pos..pos + SLOT_BYTES].copy_from_slice(&slot.to_le_bytes());
+    }
+
+    /// Points the slot at `pos` to the nested value written at `start..end` and moves the
+    /// cursor past it.
+    fn close_nested(&mut self, pos: usize, start: usize, end: usize) {
+        let offset = start - self.start;
+        check_addressable(offset, end - start);
+        self.buf[pos..pos + SLOT_BYTES]
+            .copy_from_slice(&pack_slot(offset, end - start).to_le_bytes());
+        self.cursor = end;
     }
 }
 
@@ -393,24 +470,20 @@ impl FieldSink for ListBuilder<'_> {
         let super::types::DataType::Struct(nested) = &self.element.data_type else {
             unreachable!("kind Struct has a struct type")
         };
-        let offset = self.buf.len() - self.start;
-        let mut child = RowBuilder::begin(self.buf, nested, self.floats);
+        let mut child = RowBuilder::begin_at(self.buf, self.cursor, nested, self.floats);
         fill(&mut child);
-        let len = child.finish();
-        check_addressable(offset, len);
-        self.buf[pos..pos + SLOT_BYTES].copy_from_slice(&pack_slot(offset, len).to_le_bytes());
+        let (child_start, child_end) = (child.start, child.cursor);
+        self.close_nested(pos, child_start, child_end);
     }
     fn write_list(&mut self, j: usize, len: usize, fill: impl FnOnce(&mut ListBuilder<'_>)) {
         let pos = self.slot_pos(j, Kind::List);
         let super::types::DataType::List(element) = &self.element.data_type else {
             unreachable!("kind List has a list type")
         };
-        let offset = self.buf.len() - self.start;
-        let mut list = ListBuilder::begin(self.buf, element, len, self.floats);
+        let mut list = ListBuilder::begin_at(self.buf, self.cursor, element, len, self.floats);
         fill(&mut list);
-        let size = list.finish();
-        check_addressable(offset, size);
-        self.buf[pos..pos + SLOT_BYTES].copy_from_slice(&pack_slot(offset, size).to_le_bytes());
+        let (list_start, list_end) = (list.start, list.cursor);
+        self.close_nested(pos, list_start, list_end);
     }
 }
 
@@ -429,10 +502,7 @@ impl RowWriter {
 
     /// A writer for key rows: floats normalised, so equal keys are equal bytes.
     pub fn for_keys() -> RowWriter {
-        RowWriter {
-            buf: Vec::new(),
-            floats: FloatMode::Normalized,
-        }
+        RowWriter { buf: Vec::new(), floats: FloatMode::Normalized }
     }
 
     /// Writes one row of `schema`, replacing the previous one, and returns it.
@@ -452,7 +522,13 @@ impl RowWriter {
     /// Encodes `value` with its generated encoder, replacing the previous row.
     #[inline]
     pub fn encode<T: super::RowType>(&mut self, value: &T) -> Row<'_> {
-        self.write(T::schema(), |b| value.encode(b))
+        self.buf.clear();
+        let schema = T::schema();
+        let mut builder =
+            RowBuilder::begin_sized(&mut self.buf, schema, self.floats, value.var_size());
+        value.encode(&mut builder);
+        builder.finish();
+        Row::from_builder(&self.buf, schema)
     }
 
     /// The bytes of the last row written.

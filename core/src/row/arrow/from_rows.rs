@@ -25,10 +25,8 @@ pub fn arena_to_batch(arena: &RowArena) -> Result<RecordBatch, RowError> {
     let columns = rows_to_columns(arena.schema(), &rows)?;
     let schema = Arc::new(to_arrow_schema(arena.schema()));
     let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(rows.len()));
-    RecordBatch::try_new_with_options(schema, columns, &options).map_err(|e| RowError::Arrow {
-        field: "<batch>".into(),
-        message: e.to_string(),
-    })
+    RecordBatch::try_new_with_options(schema, columns, &options)
+        .map_err(|e| RowError::Arrow { field: "<batch>".into(), message: e.to_string() })
 }
 
 /// One Arrow column per field of `schema` from `rows`, which must all be of `schema`.
@@ -66,11 +64,7 @@ struct Cell<'a> {
     valid: bool,
 }
 
-const ABSENT: Cell<'static> = Cell {
-    container: &[],
-    slot: 0,
-    valid: false,
-};
+const ABSENT: Cell<'static> = Cell { container: &[], slot: 0, valid: false };
 
 impl<'a> Cell<'a> {
     #[inline]
@@ -84,17 +78,12 @@ fn null_buffer(cells: &[Cell<'_>]) -> Option<NullBuffer> {
     if cells.iter().all(|c| c.valid) {
         None
     } else {
-        Some(NullBuffer::from(
-            cells.iter().map(|c| c.valid).collect::<Vec<_>>(),
-        ))
+        Some(NullBuffer::from(cells.iter().map(|c| c.valid).collect::<Vec<_>>()))
     }
 }
 
 fn arrow_error(path: &str, error: arrow_schema::ArrowError) -> RowError {
-    RowError::Arrow {
-        field: path.to_string(),
-        message: error.to_string(),
-    }
+    RowError::Arrow { field: path.to_string(), message: error.to_string() }
 }
 
 fn build_column(cells: &[Cell<'_>], field: &Field, path: &str) -> Result<ArrayRef, RowError> {
@@ -128,10 +117,8 @@ fn build_column(cells: &[Cell<'_>], field: &Field, path: &str) -> Result<ArrayRe
             )
         }
         DataType::Struct(schema) => {
-            let nested: Vec<&[u8]> = cells
-                .iter()
-                .map(|c| if c.valid { c.var() } else { &[][..] })
-                .collect();
+            let nested: Vec<&[u8]> =
+                cells.iter().map(|c| if c.valid { c.var() } else { &[][..] }).collect();
             let children = schema
                 .fields()
                 .iter()
@@ -208,23 +195,13 @@ fn fixed<T: ArrowPrimitiveType>(
 ) -> ArrayRef {
     let values: Vec<T::Native> = cells
         .iter()
-        .map(|c| {
-            if c.valid {
-                read(&c.container[c.slot..])
-            } else {
-                T::Native::default()
-            }
-        })
+        .map(|c| if c.valid { read(&c.container[c.slot..]) } else { T::Native::default() })
         .collect();
     Arc::new(PrimitiveArray::<T>::new(ScalarBuffer::from(values), nulls))
 }
 
 fn concat_var(cells: &[Cell<'_>], path: &str) -> Result<(OffsetBuffer<i32>, Buffer), RowError> {
-    let total: usize = cells
-        .iter()
-        .filter(|c| c.valid)
-        .map(|c| c.var().len())
-        .sum();
+    let total: usize = cells.iter().filter(|c| c.valid).map(|c| c.var().len()).sum();
     if i32::try_from(total).is_err() {
         return Err(RowError::Arrow {
             field: path.to_string(),
@@ -240,8 +217,5 @@ fn concat_var(cells: &[Cell<'_>], path: &str) -> Result<(OffsetBuffer<i32>, Buff
         }
         offsets.push(values.len() as i32);
     }
-    Ok((
-        OffsetBuffer::new(ScalarBuffer::from(offsets)),
-        Buffer::from_vec(values),
-    ))
+    Ok((OffsetBuffer::new(ScalarBuffer::from(offsets)), Buffer::from_vec(values)))
 }

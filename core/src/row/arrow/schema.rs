@@ -17,11 +17,8 @@ pub fn schema_from_arrow(schema: &ArrowSchema) -> Result<Schema, RowError> {
 
 /// The row field of an Arrow field; `path` prefixes the name in errors.
 pub fn field_from_arrow(field: &ArrowField, path: &str) -> Result<Field, RowError> {
-    let name = if path.is_empty() {
-        field.name().clone()
-    } else {
-        format!("{path}.{}", field.name())
-    };
+    let name =
+        if path.is_empty() { field.name().clone() } else { format!("{path}.{}", field.name()) };
     let data_type = match field.data_type() {
         ArrowType::Boolean => DataType::Boolean,
         ArrowType::Int8 => DataType::Int8,
@@ -50,22 +47,12 @@ pub fn field_from_arrow(field: &ArrowField, path: &str) -> Result<Field, RowErro
             });
         }
     };
-    Ok(Field::new(
-        field.name().clone(),
-        data_type,
-        field.is_nullable(),
-    ))
+    Ok(Field::new(field.name().clone(), data_type, field.is_nullable()))
 }
 
 /// The Arrow schema of a row schema.
 pub fn to_arrow_schema(schema: &Schema) -> ArrowSchema {
-    ArrowSchema::new(
-        schema
-            .fields()
-            .iter()
-            .map(to_arrow_field)
-            .collect::<Vec<_>>(),
-    )
+    ArrowSchema::new(schema.fields().iter().map(to_arrow_field).collect::<Vec<_>>())
 }
 
 /// The Arrow field of a row field.

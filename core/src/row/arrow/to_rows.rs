@@ -29,10 +29,7 @@ pub fn append_batch(arena: &mut RowArena, batch: &RecordBatch) -> Result<(), Row
 pub fn append_columns(arena: &mut RowArena, columns: &[ArrayRef]) -> Result<(), RowError> {
     let schema = arena.schema().clone();
     if columns.len() != schema.len() {
-        return Err(RowError::FieldCount {
-            expected: schema.len(),
-            found: columns.len(),
-        });
+        return Err(RowError::FieldCount { expected: schema.len(), found: columns.len() });
     }
     let num_rows = columns.first().map_or(0, |c| c.len());
     for (column, field) in columns.iter().zip(schema.fields()) {
@@ -66,11 +63,8 @@ pub fn append_columns(arena: &mut RowArena, columns: &[ArrayRef]) -> Result<(), 
     let rows_before = arena.len();
     let (region, starts) = arena.append_zeroed_rows(&sizes);
     let mut cursors: Vec<usize> = starts.iter().map(|s| s + schema.fixed_size()).collect();
-    let result = columns
-        .iter()
-        .zip(schema.fields())
-        .enumerate()
-        .try_for_each(|(j, (column, f))| {
+    let result =
+        columns.iter().zip(schema.fields()).enumerate().try_for_each(|(j, (column, f))| {
             let mut dest = RowFields {
                 starts: &starts,
                 cursors: &mut cursors,
@@ -275,17 +269,10 @@ fn write_column<D: Dest>(
 ) -> Result<(), RowError> {
     let nulls = array.nulls();
     if let Some(nulls) = nulls.filter(|n| n.null_count() > 0) {
-        for i in nulls
-            .iter()
-            .enumerate()
-            .filter(|(_, valid)| !valid)
-            .map(|(i, _)| i)
-        {
+        for i in nulls.iter().enumerate().filter(|(_, valid)| !valid).map(|(i, _)| i) {
             if dest.present(i) {
                 if !field.nullable {
-                    return Err(RowError::NullNotAllowed {
-                        field: path.to_string(),
-                    });
+                    return Err(RowError::NullNotAllowed { field: path.to_string() });
                 }
                 let bit = dest.null_bit(i);
                 out[bit / 8] |= 1 << (bit % 8);
@@ -327,9 +314,8 @@ fn write_column<D: Dest>(
         DataType::Struct(schema) => {
             let array = array.as_struct();
             let n = array.len();
-            let present: Vec<bool> = (0..n)
-                .map(|i| dest.present(i) && is_valid(nulls, i))
-                .collect();
+            let present: Vec<bool> =
+                (0..n).map(|i| dest.present(i) && is_valid(nulls, i)).collect();
             let sizes = nested_sizes(array, &field.data_type);
             let starts = reserve_nested(dest, &present, &sizes);
             let mut cursors: Vec<usize> = starts.iter().map(|s| s + schema.fixed_size()).collect();
@@ -343,14 +329,7 @@ fn write_column<D: Dest>(
                     present: Some(&present),
                 };
                 let child_path = format!("{path}.{}", child_field.name);
-                write_column(
-                    child.as_ref(),
-                    child_field,
-                    &child_path,
-                    out,
-                    &mut nested,
-                    floats,
-                )?;
+                write_column(child.as_ref(), child_field, &child_path, out, &mut nested, floats)?;
             }
             close_nested(out, dest, &present, &starts, &cursors, &sizes);
         }
@@ -360,9 +339,8 @@ fn write_column<D: Dest>(
             let kind = element.data_type.kind();
             let n = array.len();
             let mut owner = vec![NO_LIST; array.values().len()];
-            let present: Vec<bool> = (0..n)
-                .map(|i| dest.present(i) && is_valid(nulls, i))
-                .collect();
+            let present: Vec<bool> =
+                (0..n).map(|i| dest.present(i) && is_valid(nulls, i)).collect();
             let sizes = nested_sizes(array, &field.data_type);
             let starts = reserve_nested(dest, &present, &sizes);
             let mut cursors = vec![0; n];
