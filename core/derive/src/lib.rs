@@ -85,11 +85,13 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 <#ty as #krate::RowField>::NULLABLE,
             )
         });
-        writes.push(quote! { #krate::RowField::write(&self.#ident, builder, #index); });
-        var_sizes.push(quote! { #krate::RowField::var_size(&self.#ident) });
-        reads.push(quote! { #ident: <#ty as #krate::RowField>::read(&row, #index) });
+        // Every use of the field's type carries its span, so an unsupported type is reported
+        // once per use at the field, not at the derive.
+        writes.push(quote_spanned! {span=> <#ty as #krate::RowField>::write(&self.#ident, builder, #index); });
+        var_sizes.push(quote_spanned! {span=> <#ty as #krate::RowField>::var_size(&self.#ident) });
+        reads.push(quote_spanned! {span=> #ident: <#ty as #krate::RowField>::read(&row, #index) });
         let doc = format!("Field `{label}`, read in place.");
-        getters.push(quote! {
+        getters.push(quote_spanned! {span=>
             #[doc = #doc]
             #[inline]
             pub fn #ident(&self) -> <#ty as #krate::RowField>::Ref<'a> {
@@ -181,15 +183,17 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
 
         impl<'a> #view<'a> {
             #(#getters)*
+        }
 
-            /// The underlying row.
+        impl<'a> #krate::RowView<'a> for #view<'a> {
+            type Owned = #name;
+
             #[inline]
-            pub fn row(&self) -> #krate::Row<'a> {
+            fn row(&self) -> #krate::Row<'a> {
                 self.row
             }
 
-            /// Decodes the whole value.
-            pub fn to_owned(&self) -> #name {
+            fn decode(&self) -> #name {
                 <#name as #krate::RowType>::decode(self.row)
             }
         }
@@ -207,7 +211,14 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
 /// error points at the field's type.
 fn check_type(ty: &Type, field: &str) -> syn::Result<()> {
     let unsupported = |why: &str| {
-        let shown = quote!(#ty).to_string().replace(' ', "");
+        let shown = quote!(#ty)
+            .to_string()
+            .replace(" < ", "<")
+            .replace("< ", "<")
+            .replace(" >", ">")
+            .replace(" :: ", "::")
+            .replace(" ,", ",")
+            .replace("& ", "&");
         Err(syn::Error::new(
             ty.span(),
             format!(

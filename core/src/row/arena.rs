@@ -40,12 +40,32 @@ impl RowArena {
         RowArena::new(T::schema().clone())
     }
 
-    /// Checks every row of `buf` (split at `offsets`) against `schema` and takes them.
-    /// This is how rows read from a file or the network become an arena.
+    /// Checks every row of `buf` (split at `offsets`) against `schema` and takes them as a
+    /// value arena. This is how rows read from a file or the network become an arena; it
+    /// never panics.
     pub fn from_parts(
         schema: Arc<Schema>,
         buf: Vec<u8>,
         offsets: Vec<usize>,
+    ) -> Result<RowArena, RowError> {
+        RowArena::checked_parts(schema, buf, offsets, FloatMode::Exact)
+    }
+
+    /// Like [`from_parts`](Self::from_parts), for a key arena: rows pushed later are written
+    /// with floats normalised, as [`for_keys`](Self::for_keys) does.
+    pub fn keys_from_parts(
+        schema: Arc<Schema>,
+        buf: Vec<u8>,
+        offsets: Vec<usize>,
+    ) -> Result<RowArena, RowError> {
+        RowArena::checked_parts(schema, buf, offsets, FloatMode::Normalized)
+    }
+
+    fn checked_parts(
+        schema: Arc<Schema>,
+        buf: Vec<u8>,
+        offsets: Vec<usize>,
+        floats: FloatMode,
     ) -> Result<RowArena, RowError> {
         let bad_index =
             |offset, reason| RowError::Invalid { field: "<arena>".into(), offset, reason };
@@ -53,8 +73,8 @@ impl RowArena {
             return Err(bad_index(0, "offsets must start at 0 and end at the buffer's length"));
         }
         for pair in offsets.windows(2) {
-            if pair[0] > pair[1] {
-                return Err(bad_index(pair[0], "offsets decrease"));
+            if pair[0] > pair[1] || pair[1] > buf.len() {
+                return Err(bad_index(pair[0], "offsets decrease or pass the buffer's end"));
             }
             Row::try_new(&buf[pair[0]..pair[1]], &schema).map_err(|e| match e {
                 RowError::Invalid { field, offset, reason } => {
@@ -63,7 +83,7 @@ impl RowArena {
                 other => other,
             })?;
         }
-        Ok(RowArena { schema, buf, offsets, floats: FloatMode::Exact })
+        Ok(RowArena { schema, buf, offsets, floats })
     }
 
     /// The schema of every row.

@@ -13,7 +13,7 @@ use super::writer::{FieldSink, RowBuilder, list_header_bytes};
 /// A Rust type with a binary-row encoding, usually from `#[derive(Row)]`.
 pub trait RowType: Sized {
     /// The zero-copy view: getters that read the row's bytes in place.
-    type View<'a>: Copy;
+    type View<'a>: RowView<'a, Owned = Self>;
 
     /// The row schema, built once.
     fn schema() -> &'static Arc<Schema>;
@@ -29,6 +29,18 @@ pub trait RowType: Sized {
 
     /// The zero-copy view of `row`. Panics if `row`'s schema is not [`Self::schema`].
     fn view(row: Row<'_>) -> Self::View<'_>;
+}
+
+/// What every generated view offers besides its getters. A trait, not inherent methods, so
+/// that a struct may have fields called `row` or `decode`: the getter then wins in method
+/// calls, and `RowView::row(&view)` still reaches this.
+pub trait RowView<'a>: Copy {
+    /// The owned type the view reads.
+    type Owned;
+    /// The underlying row.
+    fn row(&self) -> Row<'a>;
+    /// Decodes the whole value.
+    fn decode(&self) -> Self::Owned;
 }
 
 /// Panics unless `row` has `T`'s schema: the generated getters rely on field types.

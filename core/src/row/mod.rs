@@ -13,7 +13,7 @@ mod view;
 mod writer;
 
 pub use arena::RowArena;
-pub use encode::{RowField, RowType, TypedList, check_schema};
+pub use encode::{RowField, RowType, RowView, TypedList, check_schema};
 pub use error::RowError;
 pub use hash::{ROW_FORMAT_VERSION, ROW_HASH_SEED, hash_row, partition_of};
 pub use layout::{SLOT_BYTES, bitset_bytes, round8};

@@ -39,36 +39,37 @@ pub enum DataType {
 }
 
 /// The storage class of a type: which reader and which validation rule apply. Kept as a
-/// one-byte enum so getters can check a field's type with one load and compare.
+/// one-byte enum so getters can check a field's type with one load and compare. The numbers
+/// are part of the schema fingerprint's encoding: never renumber.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum Kind {
     /// [`DataType::Boolean`]
-    Boolean,
+    Boolean = 1,
     /// [`DataType::Int8`]
-    Int8,
+    Int8 = 2,
     /// [`DataType::Int16`]
-    Int16,
+    Int16 = 3,
     /// [`DataType::Int32`]
-    Int32,
+    Int32 = 4,
     /// [`DataType::Int64`]
-    Int64,
+    Int64 = 5,
     /// [`DataType::Float32`]
-    Float32,
+    Float32 = 6,
     /// [`DataType::Float64`]
-    Float64,
+    Float64 = 7,
     /// [`DataType::Date`]
-    Date,
+    Date = 8,
     /// [`DataType::Timestamp`]
-    Timestamp,
+    Timestamp = 9,
     /// [`DataType::Utf8`]
-    Utf8,
+    Utf8 = 10,
     /// [`DataType::Binary`]
-    Binary,
+    Binary = 11,
     /// [`DataType::Struct`]
-    Struct,
+    Struct = 12,
     /// [`DataType::List`]
-    List,
+    List = 13,
 }
 
 impl Kind {
@@ -120,8 +121,6 @@ impl DataType {
 }
 
 impl fmt::Display for DataType {
-    /// The canonical text form, which the schema fingerprint hashes: changing it changes every
-    /// fingerprint, so it is part of the format (see `docs/row-format.md`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DataType::Boolean => f.write_str("boolean"),
@@ -199,9 +198,10 @@ impl Schema {
         let kinds = fields.iter().map(|f| f.data_type.kind()).collect();
         let bitset_bytes = layout::bitset_bytes(fields.len());
         let fixed_size = bitset_bytes + layout::SLOT_BYTES * fields.len();
-        let mut schema = Schema { fields, kinds, bitset_bytes, fixed_size, fingerprint: 0 };
-        schema.fingerprint = xxh3_64_with_seed(schema.to_string().as_bytes(), FINGERPRINT_SEED);
-        schema
+        let mut canonical = Vec::new();
+        write_canonical(&fields, &mut canonical);
+        let fingerprint = xxh3_64_with_seed(&canonical, FINGERPRINT_SEED);
+        Schema { fields, kinds, bitset_bytes, fixed_size, fingerprint }
     }
 
     /// The fields, in order.
@@ -242,9 +242,9 @@ impl Schema {
         self.fixed_size
     }
 
-    /// XXH3-64, seeded with [`FINGERPRINT_SEED`], of the schema's canonical text form
-    /// (its `Display`). Persisted files carry it; a reader refuses a file whose fingerprint
-    /// differs from its own schema's.
+    /// XXH3-64, seeded with [`FINGERPRINT_SEED`], of the schema's canonical encoding (see
+    /// `docs/row-format.md`, "Schema fingerprint"). Persisted files carry it; a reader refuses
+    /// a file whose fingerprint differs from its own schema's.
     pub fn fingerprint(&self) -> u64 {
         self.fingerprint
     }
@@ -252,6 +252,31 @@ impl Schema {
     /// The index of the field called `name`.
     pub fn index_of(&self, name: &str) -> Option<usize> {
         self.fields.iter().position(|f| f.name == name)
+    }
+}
+
+/// The canonical encoding the fingerprint hashes: per field, its name's length (u32 LE) and
+/// UTF-8 bytes, a nullability byte, and its type; a type is a one-byte tag (the `Kind`'s
+/// number), followed for a struct by its field count (u32 LE) and fields, for a list by its
+/// element field. Lengths make every encoding unambiguous, whatever the names contain.
+fn write_canonical(fields: &[Field], out: &mut Vec<u8>) {
+    for field in fields {
+        write_canonical_field(field, out);
+    }
+}
+
+fn write_canonical_field(field: &Field, out: &mut Vec<u8>) {
+    out.extend_from_slice(&(field.name.len() as u32).to_le_bytes());
+    out.extend_from_slice(field.name.as_bytes());
+    out.push(u8::from(field.nullable));
+    out.push(field.data_type.kind() as u8);
+    match &field.data_type {
+        DataType::Struct(schema) => {
+            out.extend_from_slice(&(schema.len() as u32).to_le_bytes());
+            write_canonical(schema.fields(), out);
+        }
+        DataType::List(element) => write_canonical_field(element, out),
+        _ => {}
     }
 }
 

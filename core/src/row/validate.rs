@@ -50,7 +50,7 @@ pub fn validate_row(bytes: &[u8], schema: &Schema) -> Result<(), RowError> {
 }
 
 fn check_row(bytes: &[u8], schema: &Schema) -> Check {
-    if bytes.len() % 8 != 0 {
+    if !bytes.len().is_multiple_of(8) {
         return fail(bytes.len(), "row length is not a multiple of 8");
     }
     if bytes.len() < schema.fixed_size() {

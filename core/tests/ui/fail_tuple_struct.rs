@@ -1,0 +1,6 @@
+use ember::Row;
+
+#[derive(Row)]
+struct Meters(f64, String);
+
+fn main() {}

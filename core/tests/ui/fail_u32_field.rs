@@ -1,0 +1,9 @@
+use ember::Row;
+
+#[derive(Row)]
+struct Counter {
+    id: i64,
+    hits: u32,
+}
+
+fn main() {}
