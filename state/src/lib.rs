@@ -42,4 +42,4 @@ pub use error::{Result, StateError};
 pub use format::FORMAT_VERSION;
 pub use maintenance::MaintenanceReport;
 pub use provider::StateStoreProvider;
-pub use store::{Iter, StateStore};
+pub use store::{Entry, Iter, StateStore};

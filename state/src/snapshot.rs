@@ -47,7 +47,7 @@ impl BlockWriter<'_> {
             self.cur.update(&buf[..take]);
             self.pos += take as u64;
             buf = &buf[take..];
-            if self.pos % self.block == 0 {
+            if self.pos.is_multiple_of(self.block) {
                 self.crcs.push(std::mem::take(&mut self.cur).finalize());
             }
         }
@@ -58,7 +58,7 @@ impl BlockWriter<'_> {
     where
         Self: 'b,
     {
-        if self.pos % self.block != 0 {
+        if !self.pos.is_multiple_of(self.block) {
             self.crcs.push(std::mem::take(&mut self.cur).finalize());
         }
         (self.crcs, self.out)
@@ -272,7 +272,7 @@ impl Snapshot {
         let off = le_u64(&self.map, a).unwrap_or(u64::MAX);
         let kl = u64::from(le_u32(&self.map, a + 8).unwrap_or(u32::MAX));
         let vl = u64::from(le_u32(&self.map, a + 12).unwrap_or(u32::MAX));
-        let end = off.checked_add(kl + vl).unwrap_or(u64::MAX);
+        let end = off.saturating_add(kl + vl);
         if off < HEADER_LEN as u64 || end > self.index_off {
             return Err(self.corrupt(at, "index entry points outside the data section"));
         }

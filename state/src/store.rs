@@ -103,11 +103,14 @@ impl StateStore {
     pub fn abort(self) {}
 }
 
-/// Iterator over a [`StateStore`]'s live entries, as `(key, value)`.
-pub struct Iter<'a>(Box<dyn Iterator<Item = Result<(&'a [u8], &'a [u8])>> + 'a>);
+/// One live entry, `(key, value)`.
+pub type Entry<'a> = (&'a [u8], &'a [u8]);
+
+/// Iterator over a [`StateStore`]'s live entries.
+pub struct Iter<'a>(Box<dyn Iterator<Item = Result<Entry<'a>>> + 'a>);
 
 impl<'a> Iterator for Iter<'a> {
-    type Item = Result<(&'a [u8], &'a [u8])>;
+    type Item = Result<Entry<'a>>;
 
     fn next(&mut self) -> Option<Self::Item> {
         self.0.next()

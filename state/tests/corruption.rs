@@ -119,7 +119,12 @@ fn snapshot_damage_is_found_where_it_is_read_and_nowhere_else() {
     let dir = scratch("lazy_damage");
     let p = open(&dir, test_config());
     let mut s = p.load(0).unwrap();
-    let keys: Vec<[u8; 16]> = (0..2000u128).map(|i| (i * 7919).to_be_bytes()).collect();
+    let keys: Vec<[u8; 16]> = (0..2000u128)
+        .map(|i| {
+            i.wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835)
+                .to_le_bytes()
+        })
+        .collect();
     s.put_batch(keys.iter().map(|k| (&k[..], &k[8..])));
     s.commit().unwrap();
     let mut s = p.load(1).unwrap();

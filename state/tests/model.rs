@@ -68,7 +68,7 @@ impl Harness {
     fn retained(&self, pick: u8) -> u64 {
         let keep = self.config.min_versions_to_retain.min(self.latest() + 1);
         let lowest = self.latest() + 1 - keep;
-        if pick % 5 == 0 {
+        if pick.is_multiple_of(5) {
             0
         } else {
             lowest + u64::from(pick) % keep

@@ -82,8 +82,12 @@ fn sigkilled_writer_recovers_its_last_reported_version() {
         let reader = std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if line.starts_with("committed ") || line.starts_with("failed: ") {
-                    let _ = tx.send(line);
+                // The test harness prints its own "test ... " prefix on the first line.
+                for tag in ["committed ", "failed: "] {
+                    if let Some(at) = line.find(tag) {
+                        let _ = tx.send(line[at..].to_string());
+                        break;
+                    }
                 }
             }
         });
@@ -126,7 +130,11 @@ fn sigkilled_writer_recovers_its_last_reported_version() {
         let latest = p.latest_version().unwrap();
         assert!(
             latest == reported || latest == reported + 1,
-            "round {round}: latest {latest}"
+            "round {round}: latest {latest}, reported {reported}, lines {lines:?}, files {:?}",
+            std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect::<Vec<_>>()
         );
         let got = dump(&p.load(latest).unwrap()).unwrap();
         assert_eq!(
