@@ -49,21 +49,3 @@ pub(crate) fn remove(layer: &mut Layer, key: &[u8], base_is_empty: bool) {
         }
     }
 }
-
-/// Applies `top` onto `bottom` (whose base is a snapshot iff `!base_is_empty`).
-pub(crate) fn merge_into(bottom: &mut Layer, top: Layer, base_is_empty: bool) {
-    bottom.reserve(top.len());
-    for (k, v) in top {
-        match v {
-            Some(v) => {
-                bottom.insert(k, Some(v));
-            }
-            None if base_is_empty => {
-                bottom.remove(&k);
-            }
-            None => {
-                bottom.insert(k, None);
-            }
-        }
-    }
-}

@@ -11,7 +11,7 @@ use crate::files::{self, Listing};
 use crate::format::{FileKind, file_path};
 use crate::loaded::Loaded;
 use crate::provider::{Shared, lock};
-use crate::snapshot::{self, SnapshotIter};
+use crate::snapshot::{self, Snapshot, SnapshotIter};
 
 /// What one maintenance pass did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -35,27 +35,60 @@ pub(crate) fn run(shared: &Shared) -> Result<MaintenanceReport> {
         report.snapshot_written = Some(latest);
     }
     let listing = files::list(&shared.dir)?;
+    rebase_cache(shared, &listing)?;
     report.files_deleted = cleanup(shared, &listing)?;
     Ok(report)
 }
 
+/// A layer entry: key, rank (lower is newer), and the put value or `None` for a remove.
+type Change<'a> = (&'a [u8], usize, Option<&'a [u8]>);
+
 /// Writes the snapshot file of `loaded.version`.
 pub(crate) fn write_snapshot(shared: &Shared, loaded: &Loaded) -> Result<()> {
-    let mut overlay: Vec<(&[u8], Option<&[u8]>)> = loaded
-        .overlay
-        .iter()
-        .map(|(k, v)| (&k[..], v.as_deref()))
-        .collect();
-    overlay.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    // Every layer entry, newest layer first among equal keys; the first of each key wins.
+    let mut changes: Vec<Change<'_>> = Vec::new();
+    for (i, l) in loaded.layers.iter().enumerate() {
+        changes.extend(
+            l.map
+                .iter()
+                .map(|(k, v)| (&k[..], usize::MAX - i, v.as_deref())),
+        );
+    }
+    changes.sort_unstable_by(|a, b| a.0.cmp(b.0).then(a.1.cmp(&b.1)));
+    changes.dedup_by(|later, first| later.0 == first.0);
     let merged = Merge {
         snap: loaded.snapshot_iter().map(Iterator::peekable),
-        overlay: overlay.into_iter().peekable(),
+        overlay: changes.into_iter().map(|(k, _, v)| (k, v)).peekable(),
     };
     let path = file_path(&shared.dir, FileKind::Snapshot, loaded.version);
     let block = shared.config.snapshot_block_size;
     atomic::publish(&path, shared.hook(), |w, temp| {
         snapshot::write(w, temp, merged, shared.fingerprint, loaded.version, block)
     })
+}
+
+/// Puts the cached version on top of the newest snapshot, dropping the layers it contains, so
+/// memory and lookup depth stay bounded by the deltas since that snapshot.
+fn rebase_cache(shared: &Shared, listing: &Listing) -> Result<()> {
+    let Some(cached) = lock(&shared.cache).clone() else {
+        return Ok(());
+    };
+    let Some(at) = listing.snapshot_at_or_below(cached.version) else {
+        return Ok(());
+    };
+    if at <= cached.snapshot_version {
+        return Ok(());
+    }
+    let path = file_path(&shared.dir, FileKind::Snapshot, at);
+    let snap = Arc::new(Snapshot::open(&path, shared.fingerprint, at)?);
+    if let Some(rebased) = cached.rebased(snap, at) {
+        let mut cache = lock(&shared.cache);
+        // Only if no commit or load replaced it meanwhile.
+        if cache.as_ref().is_some_and(|c| Arc::ptr_eq(c, &cached)) {
+            *cache = Some(Arc::new(rebased));
+        }
+    }
+    Ok(())
 }
 
 /// Merges a snapshot's entries with a key-sorted overlay into the live entries, in key order.

@@ -11,7 +11,6 @@ use crate::delta;
 use crate::error::{Result, StateError};
 use crate::files;
 use crate::format::{FileKind, file_path};
-use crate::layer;
 use crate::loaded::Loaded;
 use crate::maintenance::{self, MaintenanceReport, Worker};
 use crate::store::StateStore;
@@ -223,8 +222,8 @@ impl Drop for StateStoreProvider {
     }
 }
 
-/// The commit path: publish the delta, then turn the opened version into the committed one in
-/// memory (in place when nothing else holds it) and make it the cached version.
+/// The commit path: publish the delta, then push the updates as a layer on the opened version
+/// and make the result the cached version.
 pub(crate) fn commit(store: StateStore) -> Result<u64> {
     let StateStore {
         shared,
@@ -237,19 +236,7 @@ pub(crate) fn commit(store: StateStore) -> Result<u64> {
     atomic::publish(&path, shared.hook(), |w, temp| {
         delta::write(w, &writes, shared.fingerprint, version).map_err(|e| StateError::io(temp, e))
     })?;
-    let taken = {
-        let mut cache = lock(&shared.cache);
-        if cache.as_ref().is_some_and(|c| Arc::ptr_eq(c, &base)) {
-            cache.take()
-        } else {
-            None
-        }
-    };
-    drop(taken);
-    let mut next = Arc::try_unwrap(base).unwrap_or_else(|shared_base| Loaded::clone(&shared_base));
-    let no_snapshot = next.snapshot.is_none();
-    layer::merge_into(&mut next.overlay, writes, no_snapshot);
-    next.version = version;
+    let next = base.push(writes);
     {
         let mut cache = lock(&shared.cache);
         if cache.as_ref().is_none_or(|c| c.version <= version) {

@@ -72,20 +72,19 @@ impl StateStore {
     /// come from is damaged; iteration stops after the first error.
     pub fn iter(&self) -> Iter<'_> {
         let writes = &self.writes;
-        let overlay = &self.base.overlay;
-        let snap = self
-            .base
+        let base = &*self.base;
+        let snap = base
             .snapshot_iter()
             .into_iter()
             .flatten()
             .filter(move |e| match e {
-                Ok((k, _)) => !writes.contains_key(*k) && !overlay.contains_key(*k),
+                Ok((k, _)) => !writes.contains_key(*k) && !base.shadowed(k, 0),
                 Err(_) => true,
             });
-        let over = overlay.iter().filter_map(move |(k, v)| match v {
-            Some(v) if !writes.contains_key(k) => Some(Ok((&k[..], &v[..]))),
-            _ => None,
-        });
+        let over = base
+            .layer_entries()
+            .filter(move |(k, _)| !writes.contains_key(*k))
+            .map(Ok);
         let own = writes
             .iter()
             .filter_map(|(k, v)| v.as_ref().map(|v| Ok((&k[..], &v[..]))));

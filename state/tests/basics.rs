@@ -325,3 +325,28 @@ fn bad_configuration_is_rejected() {
     }
     let _ = Arc::new(());
 }
+
+#[test]
+fn many_commits_without_maintenance_stay_correct() {
+    // More commits than the in-memory layer limit, so layers get merged on the commit path.
+    let dir = scratch("many_layers");
+    let p = open(&dir, test_config());
+    for v in 0..75u64 {
+        let mut s = p.load(v).unwrap();
+        let mut m = Model::new();
+        apply_batch(5, v + 1, &mut s, &mut m);
+        s.commit().unwrap();
+        if v % 10 == 0 {
+            assert_eq!(dump(&p.load(v + 1).unwrap()).unwrap(), model_at(5, v + 1));
+        }
+    }
+    assert_eq!(dump(&p.load(75).unwrap()).unwrap(), model_at(5, 75));
+    p.do_maintenance().unwrap();
+    assert_eq!(dump(&p.load(75).unwrap()).unwrap(), model_at(5, 75));
+    let mut s = p.load(75).unwrap();
+    s.put(b"after", b"rebase");
+    s.commit().unwrap();
+    let mut want = model_at(5, 75);
+    want.insert(b"after".to_vec(), b"rebase".to_vec());
+    assert_eq!(dump(&p.load(76).unwrap()).unwrap(), want);
+}
