@@ -87,7 +87,7 @@ pub(crate) fn publish(
         .create_new(true)
         .open(&temp)
         .map_err(|e| StateError::io(&temp, e))?;
-    let mut w = io::BufWriter::with_capacity(1 << 20, file);
+    let mut w = io::BufWriter::with_capacity(64 << 10, file);
     fill(&mut w, &temp)?;
     let file = w
         .into_inner()

@@ -34,43 +34,44 @@ pub(crate) fn check_sizes(writes: &Layer) -> Result<()> {
     Ok(())
 }
 
-/// Writes a whole delta file for `writes` (sizes already checked).
+/// Writes a whole delta file for `writes` (sizes already checked), in one `write` call.
 pub(crate) fn write(
     out: &mut dyn Write,
     writes: &Layer,
     fingerprint: u64,
     version: u64,
 ) -> io::Result<()> {
-    out.write_all(&format::encode_header(
+    let body: usize = writes
+        .iter()
+        .map(|(k, v)| RECORD_HEADER + k.len() + v.as_ref().map_or(0, |v| v.len()))
+        .sum();
+    let mut buf = Vec::with_capacity(HEADER_LEN + body + FOOTER_LEN);
+    buf.extend_from_slice(&format::encode_header(
         FileKind::Delta,
         fingerprint,
         version,
-    ))?;
-    let mut body_len = 0u64;
-    let mut rec = Vec::with_capacity(256);
+    ));
     for (k, v) in writes {
-        rec.clear();
         let klen = k.len() as u32;
         let (vlen, vbytes): (u32, &[u8]) = match v {
             Some(v) => (v.len() as u32, v),
             None => (REMOVE, &[]),
         };
         let c = crc(&[&klen.to_le_bytes(), &vlen.to_le_bytes(), k, vbytes]);
-        rec.extend_from_slice(&klen.to_le_bytes());
-        rec.extend_from_slice(&vlen.to_le_bytes());
-        rec.extend_from_slice(&c.to_le_bytes());
-        rec.extend_from_slice(k);
-        rec.extend_from_slice(vbytes);
-        out.write_all(&rec)?;
-        body_len += rec.len() as u64;
+        buf.extend_from_slice(&klen.to_le_bytes());
+        buf.extend_from_slice(&vlen.to_le_bytes());
+        buf.extend_from_slice(&c.to_le_bytes());
+        buf.extend_from_slice(k);
+        buf.extend_from_slice(vbytes);
     }
     let mut footer = [0u8; FOOTER_LEN];
     footer[0..8].copy_from_slice(&(writes.len() as u64).to_le_bytes());
-    footer[8..16].copy_from_slice(&body_len.to_le_bytes());
+    footer[8..16].copy_from_slice(&(body as u64).to_le_bytes());
     footer[16..20].copy_from_slice(&END_MAGIC.to_le_bytes());
     let c = crc(&[&footer[0..20]]);
     footer[20..24].copy_from_slice(&c.to_le_bytes());
-    out.write_all(&footer)
+    buf.extend_from_slice(&footer);
+    out.write_all(&buf)
 }
 
 /// Reads the delta file of `version` and applies its records onto `target`. The whole file is
