@@ -154,22 +154,53 @@ fn throughput(root: &Path) {
         }
         get_snapshot.push(t.elapsed());
     }
+    // A batch-sized update set: 10k keys into a fresh store, as one partition's batch.
+    let (mut small_put, mut small_batch) = (vec![], vec![]);
+    for round in 0..51 {
+        let chunk = &keys[round * DELTA_KEYS..(round + 1) * DELTA_KEYS];
+        let mut s = p.load(10).unwrap();
+        let t = Instant::now();
+        for k in chunk {
+            s.put(k, &value);
+        }
+        small_put.push(t.elapsed());
+        s.abort();
+        let mut s = p.load(10).unwrap();
+        let t = Instant::now();
+        s.put_batch(chunk.iter().map(|k| (&k[..], &value[..])));
+        small_batch.push(t.elapsed());
+        s.abort();
+    }
     let per = |d: Vec<Duration>| median(d).as_secs_f64() * 1e9 / n as f64;
-    println!("throughput, 16-byte keys and 8-byte values, {n} keys, median of 5:");
-    println!("  put (one call per key)        {:8.1} ns/key", per(put));
-    println!("  put_batch                      {:8.1} ns/key", per(batch));
-    println!(
-        "  get, own updates               {:8.1} ns/key",
-        per(get_own)
-    );
-    println!(
-        "  get, committed (in memory)     {:8.1} ns/key",
-        per(get_committed)
-    );
-    println!(
-        "  get, mmapped snapshot (warm)   {:8.1} ns/key",
-        per(get_snapshot)
-    );
+    let per_small = |d: Vec<Duration>| median(d).as_secs_f64() * 1e9 / DELTA_KEYS as f64;
+    println!("throughput, 16-byte keys and 8-byte values (medians):");
+    let rows = [
+        (
+            format!("put, {n} keys into one store, one call per key"),
+            per(put),
+        ),
+        (format!("put_batch, {n} keys into one store"), per(batch)),
+        (
+            format!("put, {DELTA_KEYS} keys per store, one call per key"),
+            per_small(small_put),
+        ),
+        (
+            format!("put_batch, {DELTA_KEYS} keys per store"),
+            per_small(small_batch),
+        ),
+        ("get, the store's own updates".to_string(), per(get_own)),
+        (
+            "get, committed version in memory".to_string(),
+            per(get_committed),
+        ),
+        (
+            "get, memory-mapped snapshot (warm)".to_string(),
+            per(get_snapshot),
+        ),
+    ];
+    for (what, ns) in rows {
+        println!("  {what:<52} {ns:8.1} ns/key");
+    }
     drop(s);
     drop(p);
     std::fs::remove_dir_all(&dir).unwrap();
