@@ -97,6 +97,7 @@ fn bare_fsync(root: &Path) {
         ms(median(file_only)),
         ms(median(with_dir))
     );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 fn throughput(root: &Path) {

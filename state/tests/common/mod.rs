@@ -13,9 +13,19 @@ pub const FP: u64 = 0x5EED_F00D_0000_0001;
 
 /// A fresh, empty directory under the target's temp dir, named after the test.
 pub fn scratch(name: &str) -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("ember-state-tests")
-        .join(format!("{name}-{}", std::process::id()));
+    let parent = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ember-state-tests");
+    // Directories of earlier runs of this test (other process ids) are of no further use.
+    if let Ok(entries) = std::fs::read_dir(&parent) {
+        for e in entries.flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if n.rsplit_once('-')
+                .is_some_and(|(stem, pid)| stem == name && pid != std::process::id().to_string())
+            {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    let root = parent.join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&root).unwrap();
     root
