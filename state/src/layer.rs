@@ -1,5 +1,5 @@
-//! The in-memory overlay: puts and removes on top of a snapshot (or of the empty state), keyed by
-//! the key bytes, hashed with XXH3.
+//! A change layer in memory: puts and removes over whatever lies below (older layers, a
+//! snapshot, or the empty state), keyed by the key bytes, hashed with XXH3.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};

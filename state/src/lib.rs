@@ -8,6 +8,10 @@
 //! without parsing. The byte layouts and the commit protocol are specified in
 //! `docs/state-format.md`.
 //!
+//! Existing versions are never overwritten. On recovery, when the engine's commit log says `n`
+//! is the last committed version, it calls [`StateStoreProvider::discard_after`]`(n)` before
+//! re-running the batch that opens `n`, since a crash may have left that batch's version on disk.
+//!
 //! ```
 //! # fn main() -> Result<(), ember_state::StateError> {
 //! # let dir = std::env::temp_dir().join(format!("ember-doc-{}", std::process::id()));
