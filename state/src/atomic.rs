@@ -171,18 +171,23 @@ fn rename_noreplace(from: &Path, to: &Path) -> Result<()> {
             })
         }
         Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP) => {
-            match std::fs::hard_link(from, to) {
-                Ok(()) => std::fs::remove_file(from).map_err(|e| StateError::io(from, e)),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    let _ = std::fs::remove_file(from);
-                    Err(StateError::AlreadyExists {
-                        path: to.to_path_buf(),
-                    })
-                }
-                Err(e) => Err(StateError::io(to, e)),
-            }
+            link_noreplace(from, to)
         }
         _ => Err(StateError::io(to, err)),
+    }
+}
+
+/// The fallback of [`rename_noreplace`]: `link` never replaces an existing name.
+fn link_noreplace(from: &Path, to: &Path) -> Result<()> {
+    match std::fs::hard_link(from, to) {
+        Ok(()) => std::fs::remove_file(from).map_err(|e| StateError::io(from, e)),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            let _ = std::fs::remove_file(from);
+            Err(StateError::AlreadyExists {
+                path: to.to_path_buf(),
+            })
+        }
+        Err(e) => Err(StateError::io(to, e)),
     }
 }
 
@@ -196,6 +201,23 @@ mod tests {
         let name = t.file_name().unwrap().to_str().unwrap();
         assert_eq!(temp_owner(name), Some(std::process::id()));
         assert_eq!(temp_owner("5.delta"), None);
+    }
+
+    #[test]
+    fn the_link_fallback_never_overwrites() {
+        let dir = std::env::temp_dir().join(format!("ember-link-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let (a, b, target) = (dir.join("a"), dir.join("b"), dir.join("1.delta"));
+        std::fs::write(&a, b"first").unwrap();
+        std::fs::write(&b, b"second").unwrap();
+        link_noreplace(&a, &target).unwrap();
+        assert!(!a.exists());
+        let err = link_noreplace(&b, &target).unwrap_err();
+        assert!(matches!(err, StateError::AlreadyExists { ref path } if path == &target));
+        assert!(!b.exists());
+        assert_eq!(std::fs::read(&target).unwrap(), b"first");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -350,3 +350,43 @@ fn many_commits_without_maintenance_stay_correct() {
     want.insert(b"after".to_vec(), b"rebase".to_vec());
     assert_eq!(dump(&p.load(76).unwrap()).unwrap(), want);
 }
+
+#[test]
+fn a_snapshot_with_a_foreign_fingerprint_is_refused() {
+    let dir = scratch("snapshot_fingerprint");
+    let p = open(&dir, test_config());
+    for v in 0..3 {
+        let mut s = p.load(v).unwrap();
+        s.put(b"k", &v.to_le_bytes());
+        s.commit().unwrap();
+    }
+    assert_eq!(p.do_maintenance().unwrap().snapshot_written, Some(3));
+    drop(p);
+    let other = StateStoreProvider::open(&dir, 0xBAD, test_config()).unwrap();
+    let err = other.load(3).unwrap_err();
+    assert!(
+        matches!(&err, StateError::SchemaMismatch { file, found: FP, expected: 0xBAD }
+            if file == &dir.join("3.snapshot")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn temporary_files_of_dead_writers_are_swept_and_never_read() {
+    let dir = scratch("sweep");
+    let p = open(&dir, test_config());
+    let mut s = p.load(0).unwrap();
+    s.put(b"k", b"v");
+    s.commit().unwrap();
+    drop(p);
+    // A writer that died mid-commit (no such process) and a live one (this process).
+    let dead = dir.join(".2.delta.4294967295.0.tmp");
+    let live = dir.join(format!(".2.delta.{}.99.tmp", std::process::id()));
+    std::fs::write(&dead, b"garbage").unwrap();
+    std::fs::write(&live, b"garbage").unwrap();
+    let p = open(&dir, test_config());
+    assert!(!dead.exists());
+    assert!(live.exists());
+    assert_eq!(p.latest_version().unwrap(), 1);
+    assert_eq!(dump(&p.load(1).unwrap()).unwrap().len(), 1);
+}
