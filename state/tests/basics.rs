@@ -390,3 +390,17 @@ fn temporary_files_of_dead_writers_are_swept_and_never_read() {
     assert_eq!(p.latest_version().unwrap(), 1);
     assert_eq!(dump(&p.load(1).unwrap()).unwrap().len(), 1);
 }
+
+#[test]
+fn stores_and_providers_can_move_across_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<ember_state::StateStore>();
+    send_sync::<StateStoreProvider>();
+    send_sync::<StateError>();
+    let dir = scratch("threads");
+    let p = open(&dir, test_config());
+    let mut s = p.load(0).unwrap();
+    s.put(b"k", b"v");
+    let v = std::thread::scope(|scope| scope.spawn(move || s.commit().unwrap()).join().unwrap());
+    assert_eq!(v, 1);
+}
