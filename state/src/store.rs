@@ -1,0 +1,117 @@
+//! [`StateStore`]: one open version of one (operator, partition), read and updated by one batch,
+//! then committed as the next version or aborted.
+
+use std::sync::Arc;
+
+use crate::error::Result;
+use crate::layer::{self, Layer};
+use crate::loaded::Loaded;
+use crate::provider::Shared;
+
+/// The state of one version, open for a batch's reads and updates. Batch `b` opens version `b`
+/// and [`commit`](StateStore::commit)s version `b + 1`. Updates are held in memory until commit.
+pub struct StateStore {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) base: Arc<Loaded>,
+    pub(crate) writes: Layer,
+}
+
+impl std::fmt::Debug for StateStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateStore")
+            .field("dir", &self.shared.dir)
+            .field("version", &self.base.version)
+            .field("updates", &self.writes.len())
+            .finish()
+    }
+}
+
+impl StateStore {
+    /// The version this store was opened at.
+    pub fn version(&self) -> u64 {
+        self.base.version
+    }
+
+    /// The value of `key`, or `None` when it has none. Fails, naming the file, when the bytes it
+    /// would return come from a damaged part of a snapshot.
+    pub fn get(&self, key: &[u8]) -> Result<Option<&[u8]>> {
+        match self.writes.get(key) {
+            Some(v) => Ok(v.as_deref()),
+            None => self.base.get(key),
+        }
+    }
+
+    /// Sets the value of `key`.
+    pub fn put(&mut self, key: &[u8], value: &[u8]) {
+        layer::put(&mut self.writes, key, value);
+    }
+
+    /// Sets many values at once: the update table grows once for the whole batch.
+    pub fn put_batch<'a, I>(&mut self, entries: I)
+    where
+        I: IntoIterator<Item = (&'a [u8], &'a [u8])>,
+    {
+        let entries = entries.into_iter();
+        self.writes.reserve(entries.size_hint().0);
+        for (k, v) in entries {
+            layer::put(&mut self.writes, k, v);
+        }
+    }
+
+    /// Removes `key` (a no-op in effect if it has no value).
+    pub fn remove(&mut self, key: &[u8]) {
+        layer::remove(&mut self.writes, key, false);
+    }
+
+    /// Number of keys put or removed since the store was opened.
+    pub fn num_updates(&self) -> usize {
+        self.writes.len()
+    }
+
+    /// Every live entry, in no particular order. Items are errors when a snapshot part they
+    /// come from is damaged; iteration stops after the first error.
+    pub fn iter(&self) -> Iter<'_> {
+        let writes = &self.writes;
+        let base = &*self.base;
+        let snap = base
+            .snapshot_iter()
+            .into_iter()
+            .flatten()
+            .filter(move |e| match e {
+                Ok((k, _)) => !writes.contains_key(*k) && !base.shadowed(k, 0),
+                Err(_) => true,
+            });
+        let over = base
+            .layer_entries()
+            .filter(move |(k, _)| !writes.contains_key(*k))
+            .map(Ok);
+        let own = writes
+            .iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| Ok((&k[..], &v[..]))));
+        Iter(Box::new(snap.chain(over).chain(own)))
+    }
+
+    /// Writes this store's updates as version `version() + 1`, durably, and returns that version.
+    /// Fails with [`StateError::AlreadyExists`](crate::StateError::AlreadyExists) if that version
+    /// was already committed; nothing is overwritten.
+    pub fn commit(self) -> Result<u64> {
+        crate::provider::commit(self)
+    }
+
+    /// Drops this store's updates; nothing is written.
+    pub fn abort(self) {}
+}
+
+/// One live entry, `(key, value)`.
+pub type Entry<'a> = (&'a [u8], &'a [u8]);
+
+/// Iterator over a [`StateStore`]'s live entries.
+pub struct Iter<'a>(Box<dyn Iterator<Item = Result<Entry<'a>>> + 'a>);
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = Result<Entry<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next()
+    }
+}
