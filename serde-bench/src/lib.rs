@@ -13,6 +13,7 @@
 //! by decoding first, row codecs override them to work on the serialized form in place.
 
 pub mod codec;
+pub mod contenders;
 pub mod data;
 pub mod java;
 pub mod kryo;
