@@ -17,11 +17,23 @@ pub(crate) enum Mutf8Error {
 /// Length in bytes of the modified UTF-8 encoding of `s`.
 #[inline]
 pub(crate) fn encoded_len(s: &str) -> usize {
+    if is_plain(s.as_bytes()) {
+        return s.len();
+    }
     // NUL grows by one byte (C0 80); a four-byte sequence becomes two three-byte surrogates.
     s.len()
         + s.bytes()
             .map(|b| usize::from(b == 0) + 2 * usize::from(b >= 0xF0))
             .sum::<usize>()
+}
+
+/// Whether `bytes` hold neither NUL nor a four-byte lead (0xF0..), the only bytes whose encoding
+/// differs between UTF-8 and modified UTF-8. A byte-wide fold without early exit: it vectorizes.
+#[inline]
+fn is_plain(bytes: &[u8]) -> bool {
+    bytes.iter().fold(0u8, |special, &b| {
+        special | u8::from(b.wrapping_sub(1) >= 0xEF)
+    }) == 0
 }
 
 /// Appends the modified UTF-8 encoding of `s`, `encoded_len` bytes long, to `out`.
@@ -69,8 +81,9 @@ fn push_three_bytes(out: &mut Vec<u8>, unit: u16) {
 #[inline]
 pub(crate) fn decode(bytes: &[u8]) -> Result<String, Mutf8Error> {
     // Standard UTF-8 without four-byte sequences means the same characters in both encodings.
-    if let Ok(s) = std::str::from_utf8(bytes)
-        && !bytes.iter().any(|&b| b >= 0xF0)
+    // A raw NUL also leaves the fast path, harmlessly: the slow path accepts it as the JDK does.
+    if is_plain(bytes)
+        && let Ok(s) = std::str::from_utf8(bytes)
     {
         return Ok(s.to_owned());
     }
