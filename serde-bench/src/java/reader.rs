@@ -171,45 +171,60 @@ impl ObjectReader<'_, '_> {
     #[inline]
     pub fn string(&mut self) -> Result<String, JavaError> {
         let offset = self.input.pos();
-        self.opt_string()?.ok_or(JavaError::UnexpectedNull {
-            what: "string",
-            offset,
-        })
+        match self.string_range()? {
+            Some((start, end)) => self.decode_string(start, end, offset),
+            None => Err(JavaError::UnexpectedNull {
+                what: "string",
+                offset,
+            }),
+        }
     }
 
     /// A nullable `String` field.
     #[inline]
     pub fn opt_string(&mut self) -> Result<Option<String>, JavaError> {
         let offset = self.input.pos();
-        let (start, end) = match self.input.u8()? {
+        match self.string_range()? {
+            Some((start, end)) => Ok(Some(self.decode_string(start, end, offset)?)),
+            None => Ok(None),
+        }
+    }
+
+    #[inline]
+    fn decode_string(&self, start: usize, end: usize, offset: usize) -> Result<String, JavaError> {
+        match mutf8::decode(&self.input.all()[start..end]) {
+            Ok(s) => Ok(s),
+            Err(e) => Err(utf_error(e, offset)),
+        }
+    }
+
+    /// The byte range of the next string object (new or back-referenced), `None` for null.
+    #[inline]
+    fn string_range(&mut self) -> Result<Option<(usize, usize)>, JavaError> {
+        let offset = self.input.pos();
+        match self.input.u8()? {
             TC_STRING => {
                 let len = usize::from(self.input.u16()?);
-                self.new_string(len)?
+                self.new_string(len).map(Some)
             }
-            TC_NULL => return Ok(None),
+            TC_NULL => Ok(None),
             TC_LONGSTRING => {
                 let len = self.input.u64()?;
                 let len = usize::try_from(len).map_err(|_| JavaError::Truncated {
                     offset: self.input.pos(),
                 })?;
-                self.new_string(len)?
+                self.new_string(len).map(Some)
             }
             TC_REFERENCE => match self.reference()? {
-                (_, Entry::Str { start, end }) => (start, end),
-                (handle, found) => return Err(mismatch(handle, offset, found, "a string")),
+                (_, Entry::Str { start, end }) => Ok(Some((start, end))),
+                (handle, found) => Err(mismatch(handle, offset, found, "a string")),
             },
-            code => {
-                return Err(JavaError::UnexpectedTypeCode {
-                    code,
-                    offset,
-                    expected: "a string",
-                });
-            }
-        };
-        let bytes = &self.input.all()[start..end];
-        mutf8::decode(bytes)
-            .map(Some)
-            .map_err(|e| utf_error(e, offset))
+            code => Err(JavaError::UnexpectedTypeCode {
+                code,
+                offset,
+                expected: "a string",
+            }),
+        }
     }
 
     /// A `java.lang.Integer` field.
