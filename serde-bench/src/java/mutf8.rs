@@ -225,4 +225,49 @@ mod tests {
             Err(Mutf8Error::UnpairedSurrogate)
         );
     }
+
+    /// Modified UTF-8 by its definition: each UTF-16 code unit on its own, NUL as two bytes.
+    fn oracle(s: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        for unit in s.encode_utf16() {
+            match unit {
+                0x01..=0x7F => out.push(unit as u8),
+                0x00 | 0x80..=0x7FF => {
+                    out.push(0xC0 | (unit >> 6) as u8);
+                    out.push(0x80 | (unit & 0x3F) as u8);
+                }
+                _ => push_three_bytes(&mut out, unit),
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config {
+            cases: 512,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(7),
+            failure_persistence: None,
+            ..Default::default()
+        })]
+
+        #[test]
+        fn encoding_matches_the_definition_and_round_trips(
+            chars in proptest::collection::vec(proptest::arbitrary::any::<char>(), 0..40),
+        ) {
+            let s = String::from_iter(chars);
+            let bytes = encode(&s);
+            proptest::prop_assert_eq!(&bytes, &oracle(&s));
+            proptest::prop_assert_eq!(decode(&bytes).unwrap(), s);
+        }
+
+        #[test]
+        fn decoding_arbitrary_bytes_never_panics(
+            bytes in proptest::collection::vec(proptest::arbitrary::any::<u8>(), 0..40),
+        ) {
+            if let Ok(s) = decode(&bytes) {
+                // Whatever decodes, re-encodes to a canonical form that decodes the same.
+                proptest::prop_assert_eq!(decode(&encode(&s)).unwrap(), s);
+            }
+        }
+    }
 }
