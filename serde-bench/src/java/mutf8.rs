@@ -28,12 +28,31 @@ pub(crate) fn encoded_len(s: &str) -> usize {
 }
 
 /// Whether `bytes` hold neither NUL nor a four-byte lead (0xF0..), the only bytes whose encoding
-/// differs between UTF-8 and modified UTF-8. A byte-wide fold without early exit: it vectorizes.
+/// differs between UTF-8 and modified UTF-8. Eight bytes at a time: strings are short, so a
+/// byte loop never reaches the width where the compiler would vectorize it (measured: about 5%
+/// of encoding Person rows).
 #[inline]
 fn is_plain(bytes: &[u8]) -> bool {
-    bytes.iter().fold(0u8, |special, &b| {
-        special | u8::from(b.wrapping_sub(1) >= 0xEF)
-    }) == 0
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const TOP_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    // Exact "some byte of `w` is zero" (its false positives only sit above a true zero byte).
+    let has_zero_byte = |w: u64| w.wrapping_sub(ONES) & !w & HIGH != 0;
+    // A byte >= 0xF0 is a zero byte of `!w & TOP_NIBBLES`.
+    let plain = |w: u64| !has_zero_byte(w) && !has_zero_byte(!w & TOP_NIBBLES);
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        if !plain(u64::from_le_bytes(word)) {
+            return false;
+        }
+    }
+    // Padding with spaces, which are plain.
+    let mut word = [b' '; 8];
+    let rest = chunks.remainder();
+    word[..rest.len()].copy_from_slice(rest);
+    plain(u64::from_le_bytes(word))
 }
 
 /// Appends the modified UTF-8 encoding of `s`, `encoded_len` bytes long, to `out`.
@@ -258,6 +277,22 @@ mod tests {
             let bytes = encode(&s);
             proptest::prop_assert_eq!(&bytes, &oracle(&s));
             proptest::prop_assert_eq!(decode(&bytes).unwrap(), s);
+        }
+
+        #[test]
+        fn is_plain_finds_every_nul_and_four_byte_lead(
+            bytes in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::arbitrary::any::<u8>(),
+                    proptest::strategy::Just(0u8),
+                    0xF0u8..,
+                    1u8..0x80,
+                ],
+                0..40,
+            ),
+        ) {
+            let expected = bytes.iter().all(|&b| b != 0 && b < 0xF0);
+            proptest::prop_assert_eq!(is_plain(&bytes), expected);
         }
 
         #[test]
