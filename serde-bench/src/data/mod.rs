@@ -10,5 +10,5 @@ mod wide;
 mod wordcount;
 
 pub use person::Person;
-pub use wide::Wide;
-pub use wordcount::{WordCount, ZIPF_EXPONENT, vocabulary};
+pub use wide::{NULL_PROBABILITY, Wide};
+pub use wordcount::{VOCABULARY_SIZE, WordCount, ZIPF_EXPONENT, vocabulary};

@@ -9,7 +9,7 @@
 //! are modified UTF-8.
 //!
 //! - [`class_desc`]: descriptors and their precomputed bytes;
-//! - [`classes`]: the record classes ([`JavaRecord`]);
+//! - `classes`: the record classes ([`JavaRecord`]);
 //! - `writer` and `reader`: the two directions; `mutf8` and `wire`: the encodings.
 
 pub mod class_desc;
