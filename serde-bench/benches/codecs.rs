@@ -17,10 +17,7 @@ use serde::de::DeserializeOwned;
 const SEED: u64 = 42;
 
 fn rows() -> usize {
-    std::env::var("EMBER_BENCH_ROWS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000)
+    std::env::var("EMBER_BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000)
 }
 
 fn bench_data_set<R>(c: &mut Criterion)
@@ -47,11 +44,7 @@ where
         });
         let mut decoded: Vec<R> = Vec::with_capacity(n);
         group.bench_function(BenchmarkId::new("decode", name), |b| {
-            b.iter(|| {
-                codec
-                    .decode(black_box(&bytes), &mut decoded)
-                    .expect("decode")
-            });
+            b.iter(|| codec.decode(black_box(&bytes), &mut decoded).expect("decode"));
         });
     }
     group.finish();

@@ -58,18 +58,12 @@ pub struct KryoStyle {
 impl KryoStyle {
     /// Records prefixed by a registered class id.
     pub fn registered(class_id: u32) -> Self {
-        Self {
-            registration: Registration::Registered { class_id },
-            header: Vec::new(),
-        }
+        Self { registration: Registration::Registered { class_id }, header: Vec::new() }
     }
 
     /// Records prefixed by their class name.
     pub fn unregistered() -> Self {
-        Self {
-            registration: Registration::Unregistered,
-            header: Vec::new(),
-        }
+        Self { registration: Registration::Unregistered, header: Vec::new() }
     }
 
     fn options() -> impl Options + Copy {
@@ -141,11 +135,7 @@ impl<R: Record + Serialize + DeserializeOwned> Codec<R> for KryoStyle {
             match rest.strip_prefix(self.header.as_slice()) {
                 Some(after) => rest = after,
                 None => {
-                    return Err(KryoError::WrongClass {
-                        offset,
-                        class: R::JAVA_CLASS,
-                    }
-                    .into());
+                    return Err(KryoError::WrongClass { offset, class: R::JAVA_CLASS }.into());
                 }
             }
             let row = options
@@ -235,21 +225,13 @@ mod tests {
     use crate::data::Person;
 
     fn person() -> Person {
-        Person {
-            id: 1,
-            name: "Ada".to_owned(),
-            age: 36,
-            city: "London".to_owned(),
-            score: 0.5,
-        }
+        Person { id: 1, name: "Ada".to_owned(), age: 36, city: "London".to_owned(), score: 0.5 }
     }
 
     #[test]
     fn registered_header_is_id_plus_two() {
         let mut out = Vec::new();
-        KryoStyle::registered(10)
-            .encode(&[person()], &mut out)
-            .unwrap();
+        KryoStyle::registered(10).encode(&[person()], &mut out).unwrap();
         assert_eq!(out[0], 12);
         let mut big = Vec::new();
         put_positive_varint(&mut big, 300);
@@ -259,9 +241,7 @@ mod tests {
     #[test]
     fn unregistered_header_is_kryo_ascii_name() {
         let mut out = Vec::new();
-        KryoStyle::unregistered()
-            .encode(&[person()], &mut out)
-            .unwrap();
+        KryoStyle::unregistered().encode(&[person()], &mut out).unwrap();
         assert_eq!(&out[..2], [1, 0]);
         assert_eq!(&out[2..19], b"ember.bench.Perso");
         assert_eq!(out[19], b'n' | 0x80);
@@ -270,9 +250,7 @@ mod tests {
     #[test]
     fn record_body_is_varint_bincode() {
         let mut out = Vec::new();
-        KryoStyle::registered(10)
-            .encode(&[person()], &mut out)
-            .unwrap();
+        KryoStyle::registered(10).encode(&[person()], &mut out).unwrap();
         // id 1 -> zigzag 2; "Ada" -> 3 + bytes; age 36 -> zigzag 72; "London"; score 8 bytes.
         let mut expected = vec![12, 2, 3, b'A', b'd', b'a', 72, 6];
         expected.extend_from_slice(b"London");

@@ -41,11 +41,8 @@ pub fn group_sum<R: Record>(rows: &[R]) -> GroupSums {
 
 /// "Sort by a field": the row indices in stable ascending order of [`Record::sort_key`].
 pub fn sort_order<R: Record>(rows: &[R]) -> Vec<u32> {
-    let mut keyed: Vec<(i64, u32)> = rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.sort_key(), i as u32))
-        .collect();
+    let mut keyed: Vec<(i64, u32)> =
+        rows.iter().enumerate().map(|(i, r)| (r.sort_key(), i as u32)).collect();
     // Index as tie-breaker makes the unstable sort stable, and it is faster than a stable one.
     keyed.sort_unstable();
     keyed.into_iter().map(|(_, i)| i).collect()
@@ -122,10 +119,7 @@ mod tests {
     use crate::data::WordCount;
 
     fn wc(word: &str, count: i64) -> WordCount {
-        WordCount {
-            word: word.to_owned(),
-            count,
-        }
+        WordCount { word: word.to_owned(), count }
     }
 
     #[test]

@@ -17,11 +17,7 @@ fn assert_same_bytes(name: &str, ours: &[u8], jdk: &[u8]) {
     if ours == jdk {
         return;
     }
-    let at = ours
-        .iter()
-        .zip(jdk)
-        .position(|(a, b)| a != b)
-        .unwrap_or(ours.len().min(jdk.len()));
+    let at = ours.iter().zip(jdk).position(|(a, b)| a != b).unwrap_or(ours.len().min(jdk.len()));
     let window = |b: &[u8]| b[at.saturating_sub(8)..(at + 16).min(b.len())].to_vec();
     panic!(
         "{name}: Ember wrote {} bytes, the JDK {}; first difference at byte {at}\n ours: {:02x?}\n  jdk: {:02x?}",
@@ -48,13 +44,7 @@ fn s(v: &str) -> String {
 }
 
 fn person(id: i64, name: &str, age: i32, city: &str, score: f64) -> Person {
-    Person {
-        id,
-        name: s(name),
-        age,
-        city: s(city),
-        score,
-    }
+    Person { id, name: s(name), age, city: s(city), score }
 }
 
 #[test]
@@ -90,10 +80,7 @@ fn person_stream_resets_every_100_objects_as_spark_does() {
     check("person_reset.ser", &rows);
     // Two resets, each followed by the class descriptor in full again.
     let jdk = golden("person_reset.ser");
-    let descriptors = jdk
-        .windows(21)
-        .filter(|w| *w == b"\x72\x00\x12ember.bench.Person")
-        .count();
+    let descriptors = jdk.windows(21).filter(|w| *w == b"\x72\x00\x12ember.bench.Person").count();
     assert_eq!(descriptors, 3);
 }
 
@@ -113,10 +100,7 @@ fn nan_is_written_canonical_as_the_jdk_does() {
 
 #[test]
 fn strings_over_65535_bytes_are_long_strings() {
-    check(
-        "person_longstring.ser",
-        &[person(7, &"é".repeat(32768), 1, "x", 0.5)],
-    );
+    check("person_longstring.ser", &[person(7, &"é".repeat(32768), 1, "x", 0.5)]);
 }
 
 const CATEGORIES: [&str; 3] = ["books", "garden", "électronique"];
@@ -187,12 +171,7 @@ fn wide_boxes_nulls_and_integer_cache_match_the_jdk() {
         discount: Some(f64::NEG_INFINITY),
         ..wide(4)
     });
-    rows.push(Wide {
-        comment: Some(s("a\0b 😀")),
-        region: Some(s("")),
-        label: s(""),
-        ..wide(5)
-    });
+    rows.push(Wide { comment: Some(s("a\0b 😀")), region: Some(s("")), label: s(""), ..wide(5) });
     rows.extend((0..225).map(wide));
     check("wide_edge.ser", &rows);
 }
@@ -201,10 +180,7 @@ fn wide_boxes_nulls_and_integer_cache_match_the_jdk() {
 fn word_counts_ending_on_a_reset_match_the_jdk() {
     const WORDS: [&str; 6] = ["the", "naïve", "straße", "𝔘𝔫", "nul\0byte", ""];
     let rows: Vec<WordCount> = (0..200i64)
-        .map(|i| WordCount {
-            word: s(WORDS[i as usize % 6]),
-            count: i * 1_000_003 - 77,
-        })
+        .map(|i| WordCount { word: s(WORDS[i as usize % 6]), count: i * 1_000_003 - 77 })
         .collect();
     check("wordcount_200.ser", &rows);
     assert_eq!(golden("wordcount_200.ser").last(), Some(&0x79));

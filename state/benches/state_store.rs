@@ -176,28 +176,13 @@ fn throughput(root: &Path) {
     let per_small = |d: Vec<Duration>| median(d).as_secs_f64() * 1e9 / DELTA_KEYS as f64;
     println!("throughput, 16-byte keys and 8-byte values (medians):");
     let rows = [
-        (
-            format!("put, {n} keys into one store, one call per key"),
-            per(put),
-        ),
+        (format!("put, {n} keys into one store, one call per key"), per(put)),
         (format!("put_batch, {n} keys into one store"), per(batch)),
-        (
-            format!("put, {DELTA_KEYS} keys per store, one call per key"),
-            per_small(small_put),
-        ),
-        (
-            format!("put_batch, {DELTA_KEYS} keys per store"),
-            per_small(small_batch),
-        ),
+        (format!("put, {DELTA_KEYS} keys per store, one call per key"), per_small(small_put)),
+        (format!("put_batch, {DELTA_KEYS} keys per store"), per_small(small_batch)),
         ("get, the store's own updates".to_string(), per(get_own)),
-        (
-            "get, committed version in memory".to_string(),
-            per(get_committed),
-        ),
-        (
-            "get, memory-mapped snapshot (warm)".to_string(),
-            per(get_snapshot),
-        ),
+        ("get, committed version in memory".to_string(), per(get_committed)),
+        ("get, memory-mapped snapshot (warm)".to_string(), per(get_snapshot)),
     ];
     for (what, ns) in rows {
         println!("  {what:<52} {ns:8.1} ns/key");
@@ -253,17 +238,12 @@ fn load_child(spec: &str) {
     let gets = 100_000;
     for _ in 0..gets {
         if let Some(v) = s.get(&key(rng.below(keys))).unwrap() {
-            sum = sum
-                .wrapping_mul(31)
-                .wrapping_add(u64::from_le_bytes(v.try_into().unwrap()));
+            sum = sum.wrapping_mul(31).wrapping_add(u64::from_le_bytes(v.try_into().unwrap()));
         }
     }
     let get_ns = t.elapsed().as_secs_f64() * 1e9 / gets as f64;
     let (_, after_gets) = rss();
-    println!(
-        "{} {hwm} {now} {get_ns} {after_gets} {sum}",
-        took.as_nanos()
-    );
+    println!("{} {hwm} {now} {get_ns} {after_gets} {sum}", took.as_nanos());
 }
 
 struct ChildLoad {
@@ -280,11 +260,7 @@ fn run_child(dir: &Path, version: u64, keys: u64) -> ChildLoad {
         .env(CHILD_VAR, format!("{version}:{keys}:{}", dir.display()))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
     let f: Vec<&str> = text.split_whitespace().collect();
     ChildLoad {
@@ -336,22 +312,11 @@ fn load_comparison(root: &Path, total_keys: u64) {
     );
     let fast: Vec<ChildLoad> = (0..5).map(|_| run_child(&dir, 20, total_keys)).collect();
     let slow: Vec<ChildLoad> = (0..3).map(|_| run_child(&replay, 20, total_keys)).collect();
-    assert!(
-        fast.iter()
-            .chain(&slow)
-            .all(|c| c.checksum == fast[0].checksum),
-        "states differ"
-    );
+    assert!(fast.iter().chain(&slow).all(|c| c.checksum == fast[0].checksum), "states differ");
     let fast_t = median(fast.iter().map(|c| c.took).collect());
     let slow_t = median(slow.iter().map(|c| c.took).collect());
-    println!(
-        "  snapshot + 10 deltas: median {:.2} ms (5 fresh processes)",
-        ms(fast_t)
-    );
-    println!(
-        "  every delta from version 0: median {:.1} ms (3 fresh processes)",
-        ms(slow_t)
-    );
+    println!("  snapshot + 10 deltas: median {:.2} ms (5 fresh processes)", ms(fast_t));
+    println!("  every delta from version 0: median {:.1} ms (3 fresh processes)", ms(slow_t));
     println!(
         "  load ratio: {:.0}x faster  (goal >= 10x)",
         slow_t.as_secs_f64() / fast_t.as_secs_f64()
@@ -387,22 +352,15 @@ fn main() {
         return;
     }
     let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
+    let arg =
+        |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     let keys: u64 = arg("--keys").map_or(10_000_000, |k| k.parse().expect("--keys N"));
     let root = arg("--dir").map_or_else(
         || PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ember-state-bench"),
         PathBuf::from,
     );
     std::fs::create_dir_all(&root).unwrap();
-    println!(
-        "ember-state benchmark, scratch directory {}",
-        root.display()
-    );
+    println!("ember-state benchmark, scratch directory {}", root.display());
     let only = arg("--only");
     let run = |name: &str| only.as_deref().is_none_or(|o| o == name);
     if run("fsync") {

@@ -41,10 +41,7 @@ pub(crate) const TEMP_SUFFIX: &str = ".tmp";
 static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
 
 fn temp_path(target: &Path) -> PathBuf {
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let seq = TEMP_SEQ.fetch_add(1, Ordering::Relaxed);
     target.with_file_name(format!(".{name}.{}.{seq}{TEMP_SUFFIX}", std::process::id()))
 }
@@ -64,9 +61,7 @@ fn call_hook(
     target: &Path,
 ) -> Result<()> {
     match hook {
-        Some(h) => h
-            .after(step, temp, target)
-            .map_err(|e| StateError::io(target, e)),
+        Some(h) => h.after(step, temp, target).map_err(|e| StateError::io(target, e)),
         None => Ok(()),
     }
 }
@@ -89,9 +84,7 @@ pub(crate) fn publish(
         .map_err(|e| StateError::io(&temp, e))?;
     let mut w = io::BufWriter::with_capacity(64 << 10, file);
     fill(&mut w, &temp)?;
-    let file = w
-        .into_inner()
-        .map_err(|e| StateError::io(&temp, e.into_error()))?;
+    let file = w.into_inner().map_err(|e| StateError::io(&temp, e.into_error()))?;
     call_hook(hook, WriteStep::TempWritten, &temp, target).inspect_err(|_| guard.keep())?;
     // fdatasync also persists the file size and allocation of a newly written file.
     file.sync_data().map_err(|e| StateError::io(&temp, e))?;
@@ -133,9 +126,7 @@ impl Drop for TempGuard {
 
 /// fsyncs a directory so that entries created or removed in it are durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| StateError::io(dir, e))
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| StateError::io(dir, e))
 }
 
 fn cstring(p: &Path) -> Result<CString> {
@@ -166,9 +157,7 @@ fn rename_noreplace(from: &Path, to: &Path) -> Result<()> {
     match err.raw_os_error() {
         Some(libc::EEXIST) => {
             let _ = std::fs::remove_file(from);
-            Err(StateError::AlreadyExists {
-                path: to.to_path_buf(),
-            })
+            Err(StateError::AlreadyExists { path: to.to_path_buf() })
         }
         Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP) => {
             link_noreplace(from, to)
@@ -183,9 +172,7 @@ fn link_noreplace(from: &Path, to: &Path) -> Result<()> {
         Ok(()) => std::fs::remove_file(from).map_err(|e| StateError::io(from, e)),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
             let _ = std::fs::remove_file(from);
-            Err(StateError::AlreadyExists {
-                path: to.to_path_buf(),
-            })
+            Err(StateError::AlreadyExists { path: to.to_path_buf() })
         }
         Err(e) => Err(StateError::io(to, e)),
     }
@@ -227,21 +214,12 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let target = dir.join("1.delta");
         let io = |t: &Path, e| StateError::io(t, e);
-        publish(&target, None, |w, t| {
-            w.write_all(b"first").map_err(|e| io(t, e))
-        })
-        .unwrap();
-        let err = publish(&target, None, |w, t| {
-            w.write_all(b"second").map_err(|e| io(t, e))
-        })
-        .unwrap_err();
+        publish(&target, None, |w, t| w.write_all(b"first").map_err(|e| io(t, e))).unwrap();
+        let err = publish(&target, None, |w, t| w.write_all(b"second").map_err(|e| io(t, e)))
+            .unwrap_err();
         assert!(matches!(err, StateError::AlreadyExists { ref path } if path == &target));
         assert_eq!(std::fs::read(&target).unwrap(), b"first");
-        assert_eq!(
-            std::fs::read_dir(&dir).unwrap().count(),
-            1,
-            "temp file left behind"
-        );
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "temp file left behind");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

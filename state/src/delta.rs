@@ -46,11 +46,7 @@ pub(crate) fn write(
         .map(|(k, v)| RECORD_HEADER + k.len() + v.as_ref().map_or(0, |v| v.len()))
         .sum();
     let mut buf = Vec::with_capacity(HEADER_LEN + body + FOOTER_LEN);
-    buf.extend_from_slice(&format::encode_header(
-        FileKind::Delta,
-        fingerprint,
-        version,
-    ));
+    buf.extend_from_slice(&format::encode_header(FileKind::Delta, fingerprint, version));
     for (k, v) in writes {
         let klen = k.len() as u32;
         let (vlen, vbytes): (u32, &[u8]) = match v {
@@ -126,20 +122,15 @@ pub(crate) fn apply_bytes(
     }
     let count = le_u64(footer, 0).unwrap_or(0);
     if le_u64(footer, 8) != Some((f - HEADER_LEN) as u64) {
-        return Err(corrupt(
-            f + 8,
-            "footer body length differs from the file length",
-        ));
+        return Err(corrupt(f + 8, "footer body length differs from the file length"));
     }
     target.reserve(count.min((f / RECORD_HEADER) as u64) as usize);
     let mut at = HEADER_LEN;
     let mut seen = 0u64;
     while at < f {
-        let (Some(klen), Some(vlen), Some(stored)) = (
-            le_u32(bytes, at),
-            le_u32(bytes, at + 4),
-            le_u32(bytes, at + 8),
-        ) else {
+        let (Some(klen), Some(vlen), Some(stored)) =
+            (le_u32(bytes, at), le_u32(bytes, at + 4), le_u32(bytes, at + 8))
+        else {
             return Err(corrupt(at, "record header runs past the footer"));
         };
         if at + RECORD_HEADER > f {

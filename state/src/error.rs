@@ -96,10 +96,7 @@ pub enum StateError {
 impl StateError {
     /// Wraps an I/O error with the path it concerns.
     pub(crate) fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
-        StateError::Io {
-            path: path.into(),
-            source,
-        }
+        StateError::Io { path: path.into(), source }
     }
 
     /// The file this error is about, when it concerns one.

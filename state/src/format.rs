@@ -128,10 +128,7 @@ pub(crate) fn check_header(
         reason,
     };
     if bytes.len() < HEADER_LEN {
-        return Err(corrupt(
-            bytes.len() as u64,
-            "file is shorter than its header",
-        ));
+        return Err(corrupt(bytes.len() as u64, "file is shorter than its header"));
     }
     if bytes[0..8] != kind.magic() {
         return Err(corrupt(0, "bad magic"));
@@ -191,22 +188,14 @@ mod tests {
         check_header(&h, FileKind::Delta, p, 7, 3).unwrap();
         assert!(matches!(
             check_header(&h, FileKind::Delta, p, 8, 3),
-            Err(StateError::SchemaMismatch {
-                found: 7,
-                expected: 8,
-                ..
-            })
+            Err(StateError::SchemaMismatch { found: 7, expected: 8, .. })
         ));
         assert!(check_header(&h, FileKind::Snapshot, p, 7, 3).is_err());
         let mut other = h;
         other[8] = 2;
         assert!(matches!(
             check_header(&other, FileKind::Delta, p, 7, 3),
-            Err(StateError::UnsupportedFormat {
-                found: 2,
-                expected: 1,
-                ..
-            })
+            Err(StateError::UnsupportedFormat { found: 2, expected: 1, .. })
         ));
     }
 }

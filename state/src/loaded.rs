@@ -40,21 +40,12 @@ pub(crate) struct Loaded {
 impl Loaded {
     /// Version 0: the empty state.
     pub(crate) fn empty() -> Loaded {
-        Loaded {
-            version: 0,
-            snapshot: None,
-            snapshot_version: 0,
-            layers: Vec::new(),
-        }
+        Loaded { version: 0, snapshot: None, snapshot_version: 0, layers: Vec::new() }
     }
 
     /// The newest layer's entry for `key`: `Some(Some(v))` a put, `Some(None)` a remove.
     pub(crate) fn layered(&self, key: &[u8]) -> Option<Option<&[u8]>> {
-        self.layers
-            .iter()
-            .rev()
-            .find_map(|l| l.map.get(key))
-            .map(|v| v.as_deref())
+        self.layers.iter().rev().find_map(|l| l.map.get(key)).map(|v| v.as_deref())
     }
 
     pub(crate) fn get(&self, key: &[u8]) -> Result<Option<&[u8]>> {
@@ -78,16 +69,12 @@ impl Loaded {
 
     /// Every live entry from the layers, newest layer winning, as `(key, value)`.
     pub(crate) fn layer_entries(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
-        self.layers
-            .iter()
-            .enumerate()
-            .rev()
-            .flat_map(move |(i, l)| {
-                l.map.iter().filter_map(move |(k, v)| match v {
-                    Some(v) if !self.shadowed(k, i + 1) => Some((&k[..], &v[..])),
-                    _ => None,
-                })
+        self.layers.iter().enumerate().rev().flat_map(move |(i, l)| {
+            l.map.iter().filter_map(move |(k, v)| match v {
+                Some(v) if !self.shadowed(k, i + 1) => Some((&k[..], &v[..])),
+                _ => None,
             })
+        })
     }
 
     /// The layers merged into one map (tombstones kept only over a snapshot).
@@ -108,20 +95,12 @@ impl Loaded {
     /// This version with `writes` committed on top as `version + 1`.
     pub(crate) fn push(&self, writes: Layer) -> Loaded {
         let mut next = self.clone();
-        next.layers.push(Arc::new(Level {
-            from: self.version,
-            to: self.version + 1,
-            map: writes,
-        }));
+        next.layers.push(Arc::new(Level { from: self.version, to: self.version + 1, map: writes }));
         next.version += 1;
         if next.layers.len() > MAX_LAYERS {
             let map = next.merged_layers();
             let from = next.snapshot_version;
-            next.layers = vec![Arc::new(Level {
-                from,
-                to: next.version,
-                map,
-            })];
+            next.layers = vec![Arc::new(Level { from, to: next.version, map })];
         }
         next
     }
@@ -139,12 +118,7 @@ impl Loaded {
             version: self.version,
             snapshot: Some(snapshot),
             snapshot_version: at,
-            layers: self
-                .layers
-                .iter()
-                .filter(|l| l.from >= at)
-                .cloned()
-                .collect(),
+            layers: self.layers.iter().filter(|l| l.from >= at).cloned().collect(),
         })
     }
 
@@ -184,11 +158,7 @@ impl Loaded {
             let path = file_path(dir, FileKind::Delta, v);
             delta::apply_file(&path, fingerprint, v, &mut map, bare)?;
         }
-        base.layers.push(Arc::new(Level {
-            from: base.version,
-            to: version,
-            map,
-        }));
+        base.layers.push(Arc::new(Level { from: base.version, to: version, map }));
         base.version = version;
         Ok(base)
     }

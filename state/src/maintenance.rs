@@ -48,11 +48,7 @@ pub(crate) fn write_snapshot(shared: &Shared, loaded: &Loaded) -> Result<()> {
     // Every layer entry, newest layer first among equal keys; the first of each key wins.
     let mut changes: Vec<Change<'_>> = Vec::new();
     for (i, l) in loaded.layers.iter().enumerate() {
-        changes.extend(
-            l.map
-                .iter()
-                .map(|(k, v)| (&k[..], usize::MAX - i, v.as_deref())),
-        );
+        changes.extend(l.map.iter().map(|(k, v)| (&k[..], usize::MAX - i, v.as_deref())));
     }
     changes.sort_unstable_by(|a, b| a.0.cmp(b.0).then(a.1.cmp(&b.1)));
     changes.dedup_by(|later, first| later.0 == first.0);
@@ -146,12 +142,7 @@ fn cleanup(shared: &Shared, listing: &Listing) -> Result<usize> {
         .deltas
         .range(..=base)
         .map(|&v| (v, FileKind::Delta))
-        .chain(
-            listing
-                .snapshots
-                .range(..base)
-                .map(|&v| (v, FileKind::Snapshot)),
-        )
+        .chain(listing.snapshots.range(..base).map(|&v| (v, FileKind::Snapshot)))
         .collect();
     doomed.sort();
     for (v, kind) in &doomed {

@@ -110,11 +110,7 @@ impl StateStoreProvider {
             maintenance_error: Mutex::new(None),
             notify: Mutex::new(None),
         });
-        let worker = if background {
-            Some(Worker::start(shared.clone())?)
-        } else {
-            None
-        };
+        let worker = if background { Some(Worker::start(shared.clone())?) } else { None };
         Ok(StateStoreProvider { shared, worker })
     }
 
@@ -127,9 +123,7 @@ impl StateStoreProvider {
         schema_fingerprint: u64,
         config: StoreConfig,
     ) -> Result<StateStoreProvider> {
-        let dir = state_root
-            .join(operator.to_string())
-            .join(partition.to_string());
+        let dir = state_root.join(operator.to_string()).join(partition.to_string());
         Self::open(dir, schema_fingerprint, config)
     }
 
@@ -177,12 +171,7 @@ impl StateStoreProvider {
             .deltas
             .range(version + 1..)
             .map(|&v| (v, FileKind::Delta))
-            .chain(
-                listing
-                    .snapshots
-                    .range(version + 1..)
-                    .map(|&v| (v, FileKind::Snapshot)),
-            )
+            .chain(listing.snapshots.range(version + 1..).map(|&v| (v, FileKind::Snapshot)))
             .collect();
         // Newest first: a crash part-way leaves a directory that still loads every version kept.
         doomed.sort_by(|a, b| b.cmp(a));
@@ -225,11 +214,7 @@ impl Drop for StateStoreProvider {
 /// The commit path: publish the delta, then push the updates as a layer on the opened version
 /// and make the result the cached version.
 pub(crate) fn commit(store: StateStore) -> Result<u64> {
-    let StateStore {
-        shared,
-        base,
-        writes,
-    } = store;
+    let StateStore { shared, base, writes } = store;
     let version = base.version + 1;
     delta::check_sizes(&writes)?;
     let path = file_path(&shared.dir, FileKind::Delta, version);

@@ -97,20 +97,13 @@ pub(crate) fn write<'e>(
         cur: crc32fast::Hasher::new(),
         crcs: Vec::new(),
     };
-    w.put(&format::encode_header(
-        FileKind::Snapshot,
-        fingerprint,
-        version,
-    ))
-    .map_err(io)?;
+    w.put(&format::encode_header(FileKind::Snapshot, fingerprint, version)).map_err(io)?;
     // (hash, slot value) of every entry, placed once the count is known.
     let mut placed: Vec<(u64, u64)> = Vec::new();
     for e in entries {
         let (k, v) = e?;
         let (Ok(kl), Ok(vl)) = (u32::try_from(k.len()), u32::try_from(v.len())) else {
-            return Err(StateError::Internal(
-                "snapshot entry larger than 4 GiB".into(),
-            ));
+            return Err(StateError::Internal("snapshot entry larger than 4 GiB".into()));
         };
         if w.pos >> 3 > OFFSET_MASK {
             return Err(StateError::Internal("snapshot larger than 8 TiB".into()));
@@ -154,9 +147,7 @@ pub(crate) fn write<'e>(
     }
     table.resize(align8(table.len() as u64) as usize, 0);
     let Ok(block_count) = u32::try_from(crcs.len()) else {
-        return Err(StateError::Internal(
-            "snapshot has more than 2^32 blocks".into(),
-        ));
+        return Err(StateError::Internal("snapshot has more than 2^32 blocks".into()));
     };
     let mut footer = [0u8; FOOTER_LEN];
     footer[0..8].copy_from_slice(&count.to_le_bytes());
@@ -240,10 +231,7 @@ impl Snapshot {
         if slots_off < HEADER_LEN as u64 || !slots_off.is_multiple_of(8) {
             return Err(corrupt(at(8), "slots offset out of range"));
         }
-        if count
-            .checked_mul(ENTRY_HEADER)
-            .is_none_or(|n| n > slots_off - HEADER_LEN as u64)
-        {
+        if count.checked_mul(ENTRY_HEADER).is_none_or(|n| n > slots_off - HEADER_LEN as u64) {
             return Err(corrupt(at(0), "entry count does not fit the data section"));
         }
         if bits > OFFSET_BITS || count >= 1u64 << bits {
@@ -278,12 +266,7 @@ impl Snapshot {
     }
 
     fn corrupt(&self, offset: u64, reason: &'static str) -> StateError {
-        StateError::Corrupt {
-            file: self.file.clone(),
-            version: self.version,
-            offset,
-            reason,
-        }
+        StateError::Corrupt { file: self.file.clone(), version: self.version, offset, reason }
     }
 
     /// Verifies (once) every block overlapping `start..end`, which lies below the table.
@@ -353,12 +336,7 @@ impl Snapshot {
     /// All entries in key order; stops after the first error. Reading everything, it also
     /// verifies the index blocks, so a full iteration checks every byte of the file.
     pub(crate) fn iter(&self) -> SnapshotIter<'_> {
-        SnapshotIter {
-            snap: self,
-            next: HEADER_LEN as u64,
-            left: self.count,
-            done: false,
-        }
+        SnapshotIter { snap: self, next: HEADER_LEN as u64, left: self.count, done: false }
     }
 }
 
@@ -381,9 +359,7 @@ impl<'a> Iterator for SnapshotIter<'a> {
             self.done = true;
             let s = self.snap;
             if self.next != s.slots_off {
-                return Some(Err(
-                    s.corrupt(self.next, "data section longer than its entries")
-                ));
+                return Some(Err(s.corrupt(self.next, "data section longer than its entries")));
             }
             return s.ensure(s.slots_off, s.table_off).err().map(Err);
         }

@@ -73,21 +73,12 @@ impl StateStore {
     pub fn iter(&self) -> Iter<'_> {
         let writes = &self.writes;
         let base = &*self.base;
-        let snap = base
-            .snapshot_iter()
-            .into_iter()
-            .flatten()
-            .filter(move |e| match e {
-                Ok((k, _)) => !writes.contains_key(*k) && !base.shadowed(k, 0),
-                Err(_) => true,
-            });
-        let over = base
-            .layer_entries()
-            .filter(move |(k, _)| !writes.contains_key(*k))
-            .map(Ok);
-        let own = writes
-            .iter()
-            .filter_map(|(k, v)| v.as_ref().map(|v| Ok((&k[..], &v[..]))));
+        let snap = base.snapshot_iter().into_iter().flatten().filter(move |e| match e {
+            Ok((k, _)) => !writes.contains_key(*k) && !base.shadowed(k, 0),
+            Err(_) => true,
+        });
+        let over = base.layer_entries().filter(move |(k, _)| !writes.contains_key(*k)).map(Ok);
+        let own = writes.iter().filter_map(|(k, v)| v.as_ref().map(|v| Ok((&k[..], &v[..]))));
         Iter(Box::new(snap.chain(over).chain(own)))
     }
 

@@ -68,10 +68,7 @@ fn committing_an_existing_version_is_a_clash_naming_the_path() {
     assert!(err.to_string().contains("1.delta"));
     assert_eq!(p.load(1).unwrap().get(b"k").unwrap(), Some(&b"first"[..]));
     // No temporary file is left behind.
-    let names: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    let names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(names, vec![std::ffi::OsString::from("1.delta")]);
 }
 
@@ -85,11 +82,7 @@ fn discard_after_lets_a_batch_commit_again() {
         s.commit().unwrap();
     }
     assert_eq!(p.do_maintenance().unwrap().snapshot_written, Some(5));
-    assert_eq!(
-        p.discard_after(2).unwrap(),
-        4,
-        "3.delta 4.delta 5.delta 5.snapshot"
-    );
+    assert_eq!(p.discard_after(2).unwrap(), 4, "3.delta 4.delta 5.delta 5.snapshot");
     assert_eq!(p.latest_version().unwrap(), 2);
     let mut s = p.load(2).unwrap();
     s.put(b"again", b"y");
@@ -120,11 +113,7 @@ fn snapshot_then_deltas_load_the_same_state() {
     assert_eq!(dump(&p.load(10).unwrap()).unwrap(), model);
     assert_eq!(dump(&p.load(6).unwrap()).unwrap(), model_at(7, 6));
     for v in 0..=10 {
-        assert_eq!(
-            dump(&p.load(v).unwrap()).unwrap(),
-            model_at(7, v),
-            "version {v}"
-        );
+        assert_eq!(dump(&p.load(v).unwrap()).unwrap(), model_at(7, v), "version {v}");
     }
 }
 
@@ -145,26 +134,16 @@ fn maintenance_keeps_the_retained_versions_loadable() {
     drop(p);
     let p = open(&dir, config.clone());
     for v in 30 + 1 - config.min_versions_to_retain..=30 {
-        assert_eq!(
-            dump(&p.load(v).unwrap()).unwrap(),
-            model_at(3, v),
-            "version {v}"
-        );
+        assert_eq!(dump(&p.load(v).unwrap()).unwrap(), model_at(3, v), "version {v}");
     }
     let err = p.load(1).unwrap_err();
-    assert!(
-        matches!(err, StateError::Missing { version: 1, .. }),
-        "{err}"
-    );
+    assert!(matches!(err, StateError::Missing { version: 1, .. }), "{err}");
 }
 
 #[test]
 fn background_maintenance_snapshots_and_cleans() {
     let dir = scratch("background");
-    let config = StoreConfig {
-        background_maintenance: true,
-        ..test_config()
-    };
+    let config = StoreConfig { background_maintenance: true, ..test_config() };
     let p = open(&dir, config);
     for v in 0..40u64 {
         let mut s = p.load(v).unwrap();
@@ -178,13 +157,7 @@ fn background_maintenance_snapshots_and_cleans() {
     p.close().unwrap();
     let snapshots = std::fs::read_dir(&dir)
         .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .ends_with(".snapshot")
-        })
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".snapshot"))
         .count();
     assert!(snapshots >= 1);
     let p = open(&dir, test_config());
@@ -203,11 +176,7 @@ fn a_foreign_fingerprint_is_refused_naming_file_and_both_values() {
     let other = StateStoreProvider::open(&dir, 0xBAD, test_config()).unwrap();
     let err = other.load(1).unwrap_err();
     match &err {
-        StateError::SchemaMismatch {
-            file,
-            found,
-            expected,
-        } => {
+        StateError::SchemaMismatch { file, found, expected } => {
             assert_eq!(file, &dir.join("1.delta"));
             assert_eq!((*found, *expected), (FP, 0xBAD));
         }
@@ -307,18 +276,9 @@ fn the_cached_version_is_reused_without_reading_files() {
 fn bad_configuration_is_rejected() {
     let dir = scratch("config");
     for c in [
-        StoreConfig {
-            snapshot_interval: 0,
-            ..test_config()
-        },
-        StoreConfig {
-            min_versions_to_retain: 0,
-            ..test_config()
-        },
-        StoreConfig {
-            snapshot_block_size: 100,
-            ..test_config()
-        },
+        StoreConfig { snapshot_interval: 0, ..test_config() },
+        StoreConfig { min_versions_to_retain: 0, ..test_config() },
+        StoreConfig { snapshot_block_size: 100, ..test_config() },
     ] {
         let err = StateStoreProvider::open(&dir, FP, c).unwrap_err();
         assert!(matches!(err, StateError::InvalidArgument(_)));

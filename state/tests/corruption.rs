@@ -18,10 +18,7 @@ fn small_store(name: &str) -> std::path::PathBuf {
         let mut s = p.load(v - 1).unwrap();
         for i in 0..4u64 {
             let k = format!("key{}-{}", i * v, "x".repeat((i * 3 + v) as usize % 7));
-            s.put(
-                k.as_bytes(),
-                &(i * 31 + v).to_le_bytes()[..(1 + i as usize * 2)],
-            );
+            s.put(k.as_bytes(), &(i * 31 + v).to_le_bytes()[..(1 + i as usize * 2)]);
             model.insert(k.into_bytes(), vec![]);
         }
         s.remove(b"key0-x");
@@ -44,15 +41,8 @@ fn assert_detected(dir: &Path, file: &Path, version: u64, what: &str) {
     match read_all(dir, version) {
         Ok(_) => panic!("{what}: damage to {} went unnoticed", file.display()),
         Err(e) => {
-            assert_eq!(
-                e.file(),
-                Some(file),
-                "{what}: error does not name the file: {e}"
-            );
-            assert!(
-                e.to_string().contains(&file.display().to_string()),
-                "{what}: {e}"
-            );
+            assert_eq!(e.file(), Some(file), "{what}: error does not name the file: {e}");
+            assert!(e.to_string().contains(&file.display().to_string()), "{what}: {e}");
             match e {
                 StateError::Corrupt { .. } | StateError::UnsupportedFormat { .. } => {}
                 other => panic!("{what}: unexpected error kind {other:?}"),
@@ -105,16 +95,10 @@ fn a_missing_snapshot_is_reported_with_file_and_version() {
     let p = open(&dir, test_config());
     std::fs::remove_file(dir.join("3.snapshot")).unwrap();
     // The deltas are still there: the version is rebuilt from them.
-    assert_eq!(
-        dump(&p.load(4).unwrap()).unwrap().len(),
-        read_all(&dir, 4).unwrap().len()
-    );
+    assert_eq!(dump(&p.load(4).unwrap()).unwrap().len(), read_all(&dir, 4).unwrap().len());
     std::fs::remove_file(dir.join("1.delta")).unwrap();
     let err = read_all(&dir, 4).unwrap_err();
-    assert!(
-        matches!(&err, StateError::Missing { version: 1, .. }),
-        "{err}"
-    );
+    assert!(matches!(&err, StateError::Missing { version: 1, .. }), "{err}");
 }
 
 #[test]
@@ -123,10 +107,7 @@ fn snapshot_damage_is_found_where_it_is_read_and_nowhere_else() {
     let p = open(&dir, test_config());
     let mut s = p.load(0).unwrap();
     let keys: Vec<[u8; 16]> = (0..2000u128)
-        .map(|i| {
-            i.wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835)
-                .to_le_bytes()
-        })
+        .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835).to_le_bytes())
         .collect();
     s.put_batch(keys.iter().map(|k| (&k[..], &k[8..])));
     s.commit().unwrap();

@@ -114,17 +114,9 @@ fn check_image(label: &str, image: &Path, committed: u64, latest: &[u64], retain
         latest.contains(&newest),
         "{label}: newest version {newest}, expected one of {latest:?}"
     );
-    assert_eq!(
-        dump(&p.load(newest).unwrap()).unwrap(),
-        model_at(SEED, newest),
-        "{label}"
-    );
+    assert_eq!(dump(&p.load(newest).unwrap()).unwrap(), model_at(SEED, newest), "{label}");
     p.discard_after(committed).unwrap();
-    assert_eq!(
-        commit_batch(&p, committed + 1).unwrap(),
-        committed + 1,
-        "{label}"
-    );
+    assert_eq!(commit_batch(&p, committed + 1).unwrap(), committed + 1, "{label}");
     let got = dump(&p.load(committed + 1).unwrap()).unwrap();
     assert_eq!(got, model_at(SEED, committed + 1), "{label}: recommitted");
 }
@@ -180,10 +172,7 @@ fn every_step_of_a_snapshot_and_cleanup_reloads_every_retained_version() {
     assert_eq!(report.snapshot_written, Some(6));
     assert!(report.files_deleted >= 3, "{report:?}");
     let images = taker.images.lock().unwrap().clone();
-    let deletes = images
-        .iter()
-        .filter(|(l, _)| l.ends_with("-deleted"))
-        .count();
+    let deletes = images.iter().filter(|(l, _)| l.ends_with("-deleted")).count();
     assert_eq!(deletes, report.files_deleted);
     assert_eq!(images.len(), 8 + deletes);
     for (label, image) in &images {
@@ -212,47 +201,21 @@ impl WriteHook for FailAt {
 fn a_commit_failing_at_any_step_leaves_the_provider_usable() {
     for n in 0..4 {
         let dir = scratch(&format!("fail_at_{n}"));
-        let hook = Arc::new(FailAt {
-            n: usize::MAX,
-            seen: AtomicUsize::new(0),
-        });
+        let hook = Arc::new(FailAt { n: usize::MAX, seen: AtomicUsize::new(0) });
         let p = open(&dir, test_config());
         for v in 1..=3 {
             commit_batch(&p, v).unwrap();
         }
         drop(p);
-        let fail = Arc::new(FailAt {
-            n,
-            seen: AtomicUsize::new(0),
-        });
-        let p = open(
-            &dir,
-            StoreConfig {
-                write_hook: Some(fail),
-                ..test_config()
-            },
-        );
+        let fail = Arc::new(FailAt { n, seen: AtomicUsize::new(0) });
+        let p = open(&dir, StoreConfig { write_hook: Some(fail), ..test_config() });
         let err = commit_batch(&p, 4).unwrap_err();
         assert!(err.to_string().contains("4.delta"), "{err}");
-        assert_eq!(
-            dump(&p.load(3).unwrap()).unwrap(),
-            model_at(SEED, 3),
-            "failed at step {n}"
-        );
+        assert_eq!(dump(&p.load(3).unwrap()).unwrap(), model_at(SEED, 3), "failed at step {n}");
         p.discard_after(3).unwrap();
         drop(p);
-        let p = open(
-            &dir,
-            StoreConfig {
-                write_hook: Some(hook),
-                ..test_config()
-            },
-        );
+        let p = open(&dir, StoreConfig { write_hook: Some(hook), ..test_config() });
         assert_eq!(commit_batch(&p, 4).unwrap(), 4);
-        assert_eq!(
-            dump(&p.load(4).unwrap()).unwrap(),
-            model_at(SEED, 4),
-            "failed at step {n}"
-        );
+        assert_eq!(dump(&p.load(4).unwrap()).unwrap(), model_at(SEED, 4), "failed at step {n}");
     }
 }

@@ -68,21 +68,14 @@ impl Harness {
     fn retained(&self, pick: u8) -> u64 {
         let keep = self.config.min_versions_to_retain.min(self.latest() + 1);
         let lowest = self.latest() + 1 - keep;
-        if pick.is_multiple_of(5) {
-            0
-        } else {
-            lowest + u64::from(pick) % keep
-        }
+        if pick.is_multiple_of(5) { 0 } else { lowest + u64::from(pick) % keep }
     }
 
     fn reopen_store(&mut self, version: u64) {
         self.store = None;
         let store = self.provider().load(version).unwrap();
         let got = dump(&store).unwrap();
-        assert_eq!(
-            got, self.history[version as usize],
-            "state of version {version}"
-        );
+        assert_eq!(got, self.history[version as usize], "state of version {version}");
         self.pending = got;
         self.store = Some(store);
     }
@@ -98,13 +91,7 @@ impl Harness {
                 self.pending.remove(&key(k));
             }
             Op::Get(k) => {
-                let got = self
-                    .store
-                    .as_ref()
-                    .unwrap()
-                    .get(&key(k))
-                    .unwrap()
-                    .map(<[u8]>::to_vec);
+                let got = self.store.as_ref().unwrap().get(&key(k)).unwrap().map(<[u8]>::to_vec);
                 assert_eq!(got, self.pending.get(&key(k)).cloned());
             }
             Op::Commit => {
@@ -149,11 +136,8 @@ impl Harness {
 
 fn run(ops: Vec<Op>, interval: u64, keep: u64) {
     let dir = scratch("model");
-    let config = StoreConfig {
-        snapshot_interval: interval,
-        min_versions_to_retain: keep,
-        ..test_config()
-    };
+    let config =
+        StoreConfig { snapshot_interval: interval, min_versions_to_retain: keep, ..test_config() };
     let provider = StateStoreProvider::open(&dir, FP, config.clone()).unwrap();
     let store = provider.load(0).unwrap();
     let mut h = Harness {
@@ -173,11 +157,7 @@ fn run(ops: Vec<Op>, interval: u64, keep: u64) {
     let p = StateStoreProvider::open(&dir, FP, h.config.clone()).unwrap();
     for pick in 0..=255u8 {
         let v = h.retained(pick);
-        assert_eq!(
-            dump(&p.load(v).unwrap()).unwrap(),
-            h.history[v as usize],
-            "version {v}"
-        );
+        assert_eq!(dump(&p.load(v).unwrap()).unwrap(), h.history[v as usize], "version {v}");
     }
     drop(p);
     std::fs::remove_dir_all(&dir).unwrap();

@@ -65,12 +65,7 @@ fn sigkilled_writer_recovers_its_last_reported_version() {
     let mut rounds_that_waited = 0;
     for round in 0..ROUNDS {
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "child_commit_loop",
-                "--nocapture",
-                "--test-threads=1",
-            ])
+            .args(["--exact", "child_commit_loop", "--nocapture", "--test-threads=1"])
             .env(DIR_VAR, &dir)
             .env(FROM_VAR, reported.to_string())
             .stdout(Stdio::piped())
@@ -114,38 +109,21 @@ fn sigkilled_writer_recovers_its_last_reported_version() {
         let p = StateStoreProvider::open(
             &dir,
             FP,
-            StoreConfig {
-                background_maintenance: false,
-                ..child_config()
-            },
+            StoreConfig { background_maintenance: false, ..child_config() },
         )
         .unwrap();
         let got = dump(&p.load(reported).unwrap()).unwrap();
-        assert_eq!(
-            got,
-            model_at(SEED, reported),
-            "round {round}: version {reported}"
-        );
+        assert_eq!(got, model_at(SEED, reported), "round {round}: version {reported}");
         // The commit after the last report may have reached the disk before the kill.
         let latest = p.latest_version().unwrap();
         assert!(
             latest == reported || latest == reported + 1,
             "round {round}: latest {latest}, reported {reported}, lines {lines:?}, files {:?}",
-            std::fs::read_dir(&dir)
-                .unwrap()
-                .map(|e| e.unwrap().file_name())
-                .collect::<Vec<_>>()
+            std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect::<Vec<_>>()
         );
         let got = dump(&p.load(latest).unwrap()).unwrap();
-        assert_eq!(
-            got,
-            model_at(SEED, latest),
-            "round {round}: version {latest}"
-        );
+        assert_eq!(got, model_at(SEED, latest), "round {round}: version {latest}");
     }
     eprintln!("{ROUNDS} kills, last reported version {reported}");
-    assert!(
-        reported >= rounds_that_waited,
-        "{reported} versions in {ROUNDS} rounds"
-    );
+    assert!(reported >= rounds_that_waited, "{reported} versions in {ROUNDS} rounds");
 }

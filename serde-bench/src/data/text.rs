@@ -65,16 +65,8 @@ pub(crate) const CITIES: &[&str] = &[
     "Seoul",
 ];
 
-pub(crate) const CATEGORIES: &[&str] = &[
-    "books",
-    "garden",
-    "toys",
-    "grocery",
-    "music",
-    "sports",
-    "tools",
-    "électronique",
-];
+pub(crate) const CATEGORIES: &[&str] =
+    &["books", "garden", "toys", "grocery", "music", "sports", "tools", "électronique"];
 
 pub(crate) const REGIONS: &[&str] = &["north", "south", "east", "west", "centre", "𝔬𝔳𝔢𝔯𝔰𝔢𝔞𝔰"];
 

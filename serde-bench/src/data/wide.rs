@@ -101,9 +101,5 @@ impl Record for Wide {
 }
 
 fn nullable<T>(rng: &mut SplitMix64, value: impl FnOnce(&mut SplitMix64) -> T) -> Option<T> {
-    if rng.chance(NULL_PROBABILITY) {
-        None
-    } else {
-        Some(value(rng))
-    }
+    if rng.chance(NULL_PROBABILITY) { None } else { Some(value(rng)) }
 }

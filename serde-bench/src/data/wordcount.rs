@@ -54,14 +54,9 @@ impl Record for WordCount {
         (0..rows)
             .map(|_| {
                 let target = rng.unit_f64() * total;
-                let rank = cumulative
-                    .partition_point(|&c| c <= target)
-                    .min(words.len() - 1);
+                let rank = cumulative.partition_point(|&c| c <= target).min(words.len() - 1);
                 let count = 1 + (rng.below(9) * rng.below(9)) as i64 / 8;
-                WordCount {
-                    word: words[rank].clone(),
-                    count,
-                }
+                WordCount { word: words[rank].clone(), count }
             })
             .collect()
     }

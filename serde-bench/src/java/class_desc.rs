@@ -96,12 +96,7 @@ impl JavaClass {
         serial_version_uid: i64,
         fields: &'static [JavaField],
     ) -> Self {
-        Self {
-            name,
-            serial_version_uid,
-            fields,
-            encoded: OnceLock::new(),
-        }
+        Self { name, serial_version_uid, fields, encoded: OnceLock::new() }
     }
 
     /// Bytes of the fields' primitive values, written before the object fields.
@@ -154,9 +149,7 @@ impl JavaClass {
     /// `Number`), whose bytes do not depend on any handle.
     pub(crate) fn head_without_type_strings(&self) -> Vec<u8> {
         let mut out = Vec::new();
-        write_head(self, &mut out, |_, _| {
-            unreachable!("boxed classes have no object fields")
-        });
+        write_head(self, &mut out, |_, _| unreachable!("boxed classes have no object fields"));
         out
     }
 }
@@ -262,14 +255,8 @@ mod tests {
             JavaField::new("c", Boolean),
             JavaField::new("a", String),
         ]));
-        assert!(!is_jdk_field_order(&[
-            JavaField::new("a", String),
-            JavaField::new("b", Int),
-        ]));
-        assert!(!is_jdk_field_order(&[
-            JavaField::new("b", Int),
-            JavaField::new("a", Int),
-        ]));
+        assert!(!is_jdk_field_order(&[JavaField::new("a", String), JavaField::new("b", Int),]));
+        assert!(!is_jdk_field_order(&[JavaField::new("b", Int), JavaField::new("a", Int),]));
         // Upper case sorts before lower case, '_' between them.
         assert!(is_jdk_field_order(&[
             JavaField::new("Z", Int),

@@ -61,13 +61,7 @@ impl JavaRecord for Person {
         let score = r.double()?;
         let city = r.string()?;
         let name = r.string()?;
-        Ok(Person {
-            id,
-            name,
-            age,
-            city,
-            score,
-        })
+        Ok(Person { id, name, age, city, score })
     }
 }
 

@@ -45,11 +45,7 @@ impl JavaSerializer {
 
     /// A reset after every `records` records; `0` never resets (`objectStreamReset <= 0`).
     pub fn with_reset_interval(records: usize) -> Self {
-        Self {
-            reset_interval: records,
-            writer: writer::WriterState::new(),
-            handles: Vec::new(),
-        }
+        Self { reset_interval: records, writer: writer::WriterState::new(), handles: Vec::new() }
     }
 }
 

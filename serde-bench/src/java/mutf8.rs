@@ -21,10 +21,7 @@ pub(crate) fn encoded_len(s: &str) -> usize {
         return s.len();
     }
     // NUL grows by one byte (C0 80); a four-byte sequence becomes two three-byte surrogates.
-    s.len()
-        + s.bytes()
-            .map(|b| usize::from(b == 0) + 2 * usize::from(b >= 0xF0))
-            .sum::<usize>()
+    s.len() + s.bytes().map(|b| usize::from(b == 0) + 2 * usize::from(b >= 0xF0)).sum::<usize>()
 }
 
 /// Whether `bytes` hold neither NUL nor a four-byte lead (0xF0..), the only bytes whose encoding
@@ -207,10 +204,7 @@ mod tests {
     fn non_bmp_is_two_surrogates() {
         // U+1F600 is D83D DE00 in UTF-16.
         assert_eq!(encode("x😀"), [b'x', 0xED, 0xA0, 0xBD, 0xED, 0xB8, 0x80]);
-        assert_eq!(
-            decode(&[b'x', 0xED, 0xA0, 0xBD, 0xED, 0xB8, 0x80]).unwrap(),
-            "x😀"
-        );
+        assert_eq!(decode(&[b'x', 0xED, 0xA0, 0xBD, 0xED, 0xB8, 0x80]).unwrap(), "x😀");
     }
 
     #[test]
@@ -222,27 +216,15 @@ mod tests {
     fn rejects_what_read_utf_rejects() {
         assert_eq!(decode(&[0x80]), Err(Mutf8Error::Malformed));
         assert_eq!(decode(&[0xC3]), Err(Mutf8Error::Malformed));
-        assert_eq!(
-            decode(&[0xF0, 0x9F, 0x98, 0x80]),
-            Err(Mutf8Error::Malformed)
-        );
+        assert_eq!(decode(&[0xF0, 0x9F, 0x98, 0x80]), Err(Mutf8Error::Malformed));
         assert_eq!(decode(&[0xE0, 0x80, 0x41]), Err(Mutf8Error::Malformed));
     }
 
     #[test]
     fn lone_surrogates_are_errors() {
-        assert_eq!(
-            decode(&[0xED, 0xA0, 0xBD]),
-            Err(Mutf8Error::UnpairedSurrogate)
-        );
-        assert_eq!(
-            decode(&[0xED, 0xB8, 0x80]),
-            Err(Mutf8Error::UnpairedSurrogate)
-        );
-        assert_eq!(
-            decode(&[0xED, 0xA0, 0xBD, b'a']),
-            Err(Mutf8Error::UnpairedSurrogate)
-        );
+        assert_eq!(decode(&[0xED, 0xA0, 0xBD]), Err(Mutf8Error::UnpairedSurrogate));
+        assert_eq!(decode(&[0xED, 0xB8, 0x80]), Err(Mutf8Error::UnpairedSurrogate));
+        assert_eq!(decode(&[0xED, 0xA0, 0xBD, b'a']), Err(Mutf8Error::UnpairedSurrogate));
     }
 
     /// Modified UTF-8 by its definition: each UTF-16 code unit on its own, NUL as two bytes.

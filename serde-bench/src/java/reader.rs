@@ -71,11 +71,7 @@ pub(crate) fn read_stream<R: JavaRecord>(
 ) -> Result<(), JavaError> {
     out.clear();
     handles.clear();
-    let mut reader = ObjectReader {
-        input: Input::new(bytes),
-        handles,
-        class: R::class(),
-    };
+    let mut reader = ObjectReader { input: Input::new(bytes), handles, class: R::class() };
     let header = reader.input.u32()?;
     if header != (u32::from(STREAM_MAGIC) << 16 | u32::from(STREAM_VERSION)) {
         return Err(JavaError::BadHeader { found: header });
@@ -104,10 +100,7 @@ pub(crate) fn read_stream<R: JavaRecord>(
             },
             TC_RESET => reader.handles.clear(),
             TC_NULL => {
-                return Err(JavaError::UnexpectedNull {
-                    what: "record",
-                    offset,
-                });
+                return Err(JavaError::UnexpectedNull { what: "record", offset });
             }
             code => {
                 return Err(JavaError::UnexpectedTypeCode {
@@ -122,12 +115,7 @@ pub(crate) fn read_stream<R: JavaRecord>(
 }
 
 fn mismatch(handle: u32, offset: usize, found: Entry, expected: &'static str) -> JavaError {
-    JavaError::HandleType {
-        handle,
-        offset,
-        found: found.describe(),
-        expected,
-    }
+    JavaError::HandleType { handle, offset, found: found.describe(), expected }
 }
 
 fn utf_error(e: Mutf8Error, offset: usize) -> JavaError {
@@ -173,10 +161,7 @@ impl ObjectReader<'_, '_> {
         let offset = self.input.pos();
         match self.string_range()? {
             Some((start, end)) => self.decode_string(start, end, offset),
-            None => Err(JavaError::UnexpectedNull {
-                what: "string",
-                offset,
-            }),
+            None => Err(JavaError::UnexpectedNull { what: "string", offset }),
         }
     }
 
@@ -210,20 +195,15 @@ impl ObjectReader<'_, '_> {
             TC_NULL => Ok(None),
             TC_LONGSTRING => {
                 let len = self.input.u64()?;
-                let len = usize::try_from(len).map_err(|_| JavaError::Truncated {
-                    offset: self.input.pos(),
-                })?;
+                let len = usize::try_from(len)
+                    .map_err(|_| JavaError::Truncated { offset: self.input.pos() })?;
                 self.new_string(len).map(Some)
             }
             TC_REFERENCE => match self.reference()? {
                 (_, Entry::Str { start, end }) => Ok(Some((start, end))),
                 (handle, found) => Err(mismatch(handle, offset, found, "a string")),
             },
-            code => Err(JavaError::UnexpectedTypeCode {
-                code,
-                offset,
-                expected: "a string",
-            }),
+            code => Err(JavaError::UnexpectedTypeCode { code, offset, expected: "a string" }),
         }
     }
 
@@ -243,11 +223,9 @@ impl ObjectReader<'_, '_> {
                 (_, Entry::Int(v)) => Ok(Some(v)),
                 (handle, found) => Err(mismatch(handle, offset, found, "an Integer")),
             },
-            code => Err(JavaError::UnexpectedTypeCode {
-                code,
-                offset,
-                expected: "an Integer or null",
-            }),
+            code => {
+                Err(JavaError::UnexpectedTypeCode { code, offset, expected: "an Integer or null" })
+            }
         }
     }
 
@@ -267,11 +245,7 @@ impl ObjectReader<'_, '_> {
                 (_, Entry::Long(v)) => Ok(Some(v)),
                 (handle, found) => Err(mismatch(handle, offset, found, "a Long")),
             },
-            code => Err(JavaError::UnexpectedTypeCode {
-                code,
-                offset,
-                expected: "a Long or null",
-            }),
+            code => Err(JavaError::UnexpectedTypeCode { code, offset, expected: "a Long or null" }),
         }
     }
 
@@ -291,11 +265,9 @@ impl ObjectReader<'_, '_> {
                 (_, Entry::Double(v)) => Ok(Some(v)),
                 (handle, found) => Err(mismatch(handle, offset, found, "a Double")),
             },
-            code => Err(JavaError::UnexpectedTypeCode {
-                code,
-                offset,
-                expected: "a Double or null",
-            }),
+            code => {
+                Err(JavaError::UnexpectedTypeCode { code, offset, expected: "a Double or null" })
+            }
         }
     }
 
@@ -358,21 +330,15 @@ impl ObjectReader<'_, '_> {
                     }
                 }
             }
-            code => Err(JavaError::UnexpectedTypeCode {
-                code,
-                offset,
-                expected: "a class descriptor",
-            }),
+            code => {
+                Err(JavaError::UnexpectedTypeCode { code, offset, expected: "a class descriptor" })
+            }
         }
     }
 
     /// Name through `TC_ENDBLOCKDATA` of a new descriptor, checked against `class`.
     fn class_body(&mut self, class: &'static JavaClass, offset: usize) -> Result<(), JavaError> {
-        let fail = |detail| JavaError::ClassMismatch {
-            offset,
-            class: class.name,
-            detail,
-        };
+        let fail = |detail| JavaError::ClassMismatch { offset, class: class.name, detail };
         if !self.utf_equals(class.name)? {
             return Err(fail("class name differs"));
         }

@@ -38,11 +38,7 @@ pub(crate) fn put_u64(out: &mut Vec<u8>, v: u64) {
 
 #[inline]
 pub(crate) fn put_f64(out: &mut Vec<u8>, v: f64) {
-    let bits = if v.is_nan() {
-        CANONICAL_NAN
-    } else {
-        v.to_bits()
-    };
+    let bits = if v.is_nan() { CANONICAL_NAN } else { v.to_bits() };
     put_u64(out, bits);
 }
 
@@ -146,19 +142,13 @@ mod tests {
         put_u16(&mut out, 0xACED);
         put_i32(&mut out, -2);
         put_i64(&mut out, 0x0102_0304_0506_0708);
-        assert_eq!(
-            out,
-            [0xAC, 0xED, 0xFF, 0xFF, 0xFF, 0xFE, 1, 2, 3, 4, 5, 6, 7, 8]
-        );
+        assert_eq!(out, [0xAC, 0xED, 0xFF, 0xFF, 0xFF, 0xFE, 1, 2, 3, 4, 5, 6, 7, 8]);
         let mut input = Input::new(&out);
         assert_eq!(input.u16().unwrap(), 0xACED);
         assert_eq!(input.i32().unwrap(), -2);
         assert_eq!(input.i64().unwrap(), 0x0102_0304_0506_0708);
         assert!(input.is_empty());
-        assert!(matches!(
-            input.u8(),
-            Err(JavaError::Truncated { offset: 14 })
-        ));
+        assert!(matches!(input.u8(), Err(JavaError::Truncated { offset: 14 })));
     }
 
     #[test]

@@ -103,11 +103,7 @@ pub(crate) fn write_stream<R: JavaRecord>(
     put_u16(out, STREAM_MAGIC);
     put_u16(out, STREAM_VERSION);
     state.reset();
-    let mut writer = ObjectWriter {
-        out,
-        next_handle: BASE_WIRE_HANDLE,
-        state,
-    };
+    let mut writer = ObjectWriter { out, next_handle: BASE_WIRE_HANDLE, state };
     let mut since_reset = 0usize;
     for row in rows {
         writer.out.push(TC_OBJECT);

@@ -57,15 +57,8 @@ pub fn small_or_any_i64() -> impl Strategy<Value = i64> {
 }
 
 pub fn person() -> impl Strategy<Value = Person> {
-    (any::<i64>(), text(), any::<i32>(), text(), float()).prop_map(
-        |(id, name, age, city, score)| Person {
-            id,
-            name,
-            age,
-            city,
-            score,
-        },
-    )
+    (any::<i64>(), text(), any::<i32>(), text(), float())
+        .prop_map(|(id, name, age, city, score)| Person { id, name, age, city, score })
 }
 
 pub fn word_count() -> impl Strategy<Value = WordCount> {

@@ -51,10 +51,7 @@ pub fn dump(store: &StateStore) -> Result<Model, ember_state::StateError> {
     let mut m = Model::new();
     for e in store.iter() {
         let (k, v) = e?;
-        assert!(
-            m.insert(k.to_vec(), v.to_vec()).is_none(),
-            "iteration yielded {k:?} twice"
-        );
+        assert!(m.insert(k.to_vec(), v.to_vec()).is_none(), "iteration yielded {k:?} twice");
     }
     for (k, v) in &m {
         assert_eq!(store.get(k)?, Some(&v[..]), "get disagrees with iteration");
