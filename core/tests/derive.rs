@@ -1,12 +1,13 @@
 //! `#[derive(Row)]`: generated encoders round-trip, write exactly the bytes of the interpreted
 //! encoder for the same values, views read what decoding reads, and schemas are as declared.
 
+mod common;
+
 use ember::Row as DeriveRow;
 use ember::row::{Row, RowArena, RowType, RowView, RowWriter, Schema, Value, encode_values};
 use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
-use proptest::test_runner::RngSeed;
 
 #[derive(DeriveRow, Debug, Clone, PartialEq)]
 pub struct Person {
@@ -241,12 +242,7 @@ fn everything() -> impl Strategy<Value = Everything> {
 }
 
 fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases,
-        rng_seed: RngSeed::Fixed(0x4445_5249_5645),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
+    common::config(cases, 0x4445_5249_5645)
 }
 
 // ---------------------------------------------------------------------------------------------

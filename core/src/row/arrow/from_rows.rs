@@ -140,9 +140,8 @@ fn build_column(cells: &[Cell<'_>], field: &Field, path: &str) -> Result<ArrayRe
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let fields = schema.fields().iter().map(to_arrow_field).collect();
-            Arc::new(
-                StructArray::try_new(fields, children, nulls).map_err(|e| arrow_error(path, e))?,
-            )
+            let array = StructArray::try_new_with_length(fields, children, nulls, cells.len());
+            Arc::new(array.map_err(|e| arrow_error(path, e))?)
         }
         DataType::List(element) => {
             let width = element.data_type.kind().element_width();

@@ -20,18 +20,23 @@ use crate::row::writer::list_header_bytes;
 use crate::row::{DataType, Field, FloatMode, RowArena, RowError, normalize_f32, normalize_f64};
 
 /// Appends one row per batch row to `arena`; the batch's columns must match the arena's schema.
+/// On error the arena is left as it was.
 pub fn append_batch(arena: &mut RowArena, batch: &RecordBatch) -> Result<(), RowError> {
-    append_columns(arena, batch.columns())
+    append(arena, batch.columns(), batch.num_rows())
 }
 
 /// Appends one row per index of `columns` (one column per field of the arena's schema, all of
-/// one length) to `arena`. On error the arena is left as it was.
+/// one length) to `arena`. With no columns there are no rows: a schema without fields takes
+/// its row count from [`append_batch`]. On error the arena is left as it was.
 pub fn append_columns(arena: &mut RowArena, columns: &[ArrayRef]) -> Result<(), RowError> {
+    append(arena, columns, columns.first().map_or(0, |c| c.len()))
+}
+
+fn append(arena: &mut RowArena, columns: &[ArrayRef], num_rows: usize) -> Result<(), RowError> {
     let schema = arena.schema().clone();
     if columns.len() != schema.len() {
         return Err(RowError::FieldCount { expected: schema.len(), found: columns.len() });
     }
-    let num_rows = columns.first().map_or(0, |c| c.len());
     for (column, field) in columns.iter().zip(schema.fields()) {
         if !matches(column.data_type(), &field.data_type) {
             return Err(RowError::ArrowType {
@@ -44,7 +49,7 @@ pub fn append_columns(arena: &mut RowArena, columns: &[ArrayRef]) -> Result<(), 
             return Err(RowError::ArrowType {
                 field: field.name.clone(),
                 arrow_type: column.data_type().to_string(),
-                reason: "column length differs from the first column's",
+                reason: "column length differs from the batch's row count",
             });
         }
     }
