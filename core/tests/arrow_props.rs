@@ -22,7 +22,7 @@ use ember::row::{
 use proptest::prelude::*;
 
 fn config(cases: u32) -> ProptestConfig {
-    common::config(cases, 0x4152_524f_57)
+    common::config(cases, 0x0041_5252_4f57)
 }
 
 /// What the Arrow array holds at `i`, read with Arrow's own accessors.
