@@ -76,7 +76,7 @@ fn put_var_at(buf: &mut Vec<u8>, start: usize, cursor: &mut usize, value: &[u8])
     check_addressable(offset, value.len());
     let end = *cursor + layout::round8(value.len());
     if buf.len() < end {
-        buf.resize(end, 0);
+        grow_zeroed_cold(buf, end);
     }
     buf[*cursor..*cursor + value.len()].copy_from_slice(value);
     *cursor = end;
@@ -90,6 +90,14 @@ fn zeroed_space(buf: &mut Vec<u8>, at: usize, len: usize) {
     if buf.len() < at + len {
         grow_zeroed(buf, at + len);
     }
+}
+
+/// Out of line: encoders that size the row first never come here, and keeping the growth
+/// code out of their loop keeps it short.
+#[cold]
+#[inline(never)]
+fn grow_zeroed_cold(buf: &mut Vec<u8>, new_len: usize) {
+    grow_zeroed(buf, new_len);
 }
 
 /// Zeros to copy from: `Vec::resize` fills byte by byte, a copy from here is one `memcpy`.
