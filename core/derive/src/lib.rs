@@ -100,12 +100,20 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         });
         debug_fields.push(quote! { .field(#label, &self.#ident()) });
     }
+    let flat_encoder = if named.named.iter().all(|f| is_flat(&f.ty)) {
+        flat_encode_into(named, &krate)
+    } else {
+        quote!()
+    };
     let view_doc = format!("A zero-copy view of a `{name}` row: getters read the bytes in place.");
     let name_str = name.to_string();
     let num_fields = named.named.len();
 
     Ok(quote! {
-        impl #krate::RowType for #name {
+        // SAFETY: `encode` writes every field through a checked `RowBuilder` of `schema()`, and
+        // the straight-line `encode_into` of a flat struct (if any) writes the same layout,
+        // computed from the same field types that `schema()` is built from.
+        unsafe impl #krate::RowType for #name {
             type View<'a> = #view<'a>;
 
             fn schema() -> &'static ::std::sync::Arc<#krate::Schema> {
@@ -125,6 +133,8 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             fn encode(&self, builder: &mut #krate::RowBuilder<'_>) {
                 #(#writes)*
             }
+
+            #flat_encoder
 
             #[inline]
             fn decode(row: #krate::Row<'_>) -> Self {
@@ -204,6 +214,63 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             }
         }
     })
+}
+
+/// Whether a field type is a flat leaf (a primitive, `String`, `Vec<u8>`) or an `Option` of
+/// one: a struct of only such fields gets the straight-line encoder.
+fn is_flat(ty: &Type) -> bool {
+    fn leaf(ty: &Type) -> bool {
+        let Type::Path(p) = ty else { return false };
+        let Some(last) = p.path.segments.last() else { return false };
+        match last.ident.to_string().as_str() {
+            "bool" | "i8" | "i16" | "i32" | "i64" | "f32" | "f64" | "String" => {
+                last.arguments.is_none()
+            }
+            "Vec" => {
+                matches!(generic_argument(&last.arguments), Some(Type::Path(p)) if p.path.is_ident("u8"))
+            }
+            _ => false,
+        }
+    }
+    if let Type::Path(p) = ty
+        && let Some(last) = p.path.segments.last()
+        && last.ident == "Option"
+    {
+        return generic_argument(&last.arguments).is_some_and(leaf);
+    }
+    leaf(ty)
+}
+
+/// `RowType::encode_into` for a flat struct: size the row, zero it once, then write each slot
+/// at a constant offset of the fixed part and each variable-length value after the previous.
+fn flat_encode_into(named: &syn::FieldsNamed, krate: &TokenStream2) -> TokenStream2 {
+    let n = named.named.len();
+    let mut sizes = Vec::new();
+    let mut writes = Vec::new();
+    for (index, field) in named.named.iter().enumerate() {
+        let ident = field.ident.as_ref().expect("named field");
+        let ty = &field.ty;
+        sizes.push(quote! { + <#ty as #krate::flat::FlatField>::flat_var_size(&self.#ident) });
+        writes.push(quote! {
+            <#ty as #krate::flat::FlatField>::write_flat(
+                &self.#ident, fixed, vars, &mut cursor, #index, BITSET + #index * 8, floats,
+            );
+        });
+    }
+    quote! {
+        #[inline]
+        fn encode_into(&self, buf: &mut ::std::vec::Vec<u8>, floats: #krate::FloatMode) -> usize {
+            const BITSET: usize = #krate::bitset_bytes(#n);
+            const FIXED: usize = BITSET + #krate::SLOT_BYTES * #n;
+            let len = FIXED #(#sizes)*;
+            let row = #krate::flat::append_zeroed(buf, len);
+            let (fixed, vars) = row.split_at_mut(FIXED);
+            let fixed: &mut [u8; FIXED] = fixed.try_into().expect("the fixed part has FIXED bytes");
+            let mut cursor = 0usize;
+            #(#writes)*
+            len
+        }
+    }
 }
 
 /// Rejects, with an error naming the field, the types that are certainly unsupported.

@@ -162,10 +162,9 @@ impl RowArena {
     #[inline]
     pub fn push_encoded<T: RowType>(&mut self, value: &T) -> usize {
         debug_assert!(*self.schema == **T::schema(), "arena schema differs from the type's");
-        let mut builder =
-            RowBuilder::begin_sized(&mut self.buf, &self.schema, self.floats, value.var_size());
-        value.encode(&mut builder);
-        builder.finish();
+        // `RowType` is an unsafe trait whose implementations promise valid rows of their schema,
+        // which is what `get` relies on.
+        value.encode_into(&mut self.buf, self.floats);
         self.offsets.push(self.buf.len());
         self.offsets.len() - 2
     }

@@ -8,10 +8,17 @@ use std::sync::Arc;
 use super::layout::round8;
 use super::types::{DataType, Field, Kind, Schema};
 use super::view::{FieldSource, ListView, Row};
-use super::writer::{FieldSink, RowBuilder, list_header_bytes};
+use super::writer::{FieldSink, FloatMode, RowBuilder, list_header_bytes};
 
-/// A Rust type with a binary-row encoding, usually from `#[derive(Row)]`.
-pub trait RowType: Sized {
+/// A Rust type with a binary-row encoding. Implement it with `#[derive(Row)]`.
+///
+/// # Safety
+/// [`encode_into`](Self::encode_into) must append exactly one valid row of
+/// [`schema`](Self::schema) (see [`Row::new_unchecked`]) and return its length: writers and
+/// arenas read what it wrote without validating it. The provided `encode_into`, which writes
+/// through a checked [`RowBuilder`], always does; the derive overrides it for flat structs with
+/// straight-line code generated from the same field types as the schema.
+pub unsafe trait RowType: Sized {
     /// The zero-copy view: getters that read the row's bytes in place.
     type View<'a>: RowView<'a, Owned = Self>;
 
@@ -23,6 +30,15 @@ pub trait RowType: Sized {
 
     /// Writes every field into the row `builder` is writing (of [`Self::schema`]).
     fn encode(&self, builder: &mut RowBuilder<'_>);
+
+    /// Appends this value as one row of [`Self::schema`] at the end of `buf`, floats written
+    /// per `floats`; returns the row's length.
+    #[inline]
+    fn encode_into(&self, buf: &mut Vec<u8>, floats: FloatMode) -> usize {
+        let mut builder = RowBuilder::begin_sized(buf, Self::schema(), floats, self.var_size());
+        self.encode(&mut builder);
+        builder.finish()
+    }
 
     /// Reads an owned value back. Panics if `row`'s schema is not [`Self::schema`].
     fn decode(row: Row<'_>) -> Self;

@@ -4,6 +4,8 @@ mod arena;
 pub mod arrow;
 mod encode;
 mod error;
+#[doc(hidden)]
+pub mod flat;
 mod hash;
 mod layout;
 mod types;

@@ -104,7 +104,7 @@ fn grow_zeroed_cold(buf: &mut Vec<u8>, new_len: usize) {
 static ZERO_BLOCK: [u8; 256] = [0; 256];
 
 #[inline(always)]
-fn grow_zeroed(buf: &mut Vec<u8>, new_len: usize) {
+pub(crate) fn grow_zeroed(buf: &mut Vec<u8>, new_len: usize) {
     let mut missing = new_len - buf.len();
     while missing > 0 {
         let chunk = missing.min(ZERO_BLOCK.len());
