@@ -82,43 +82,30 @@ fn write_bytes<const F: usize>(
     *cursor += round8(value.len());
 }
 
-impl FlatField for String {
-    #[inline(always)]
-    fn flat_var_size(&self) -> usize {
-        round8(self.len())
-    }
-    #[inline(always)]
-    fn write_flat<const F: usize>(
-        &self,
-        fixed: &mut [u8; F],
-        vars: &mut [u8],
-        cursor: &mut usize,
-        _index: usize,
-        slot: usize,
-        _floats: FloatMode,
-    ) {
-        write_bytes(self.as_bytes(), fixed, vars, cursor, slot);
-    }
+macro_rules! bytes_flat {
+    ($($t:ty => $bytes:ident),* $(,)?) => {$(
+        impl FlatField for $t {
+            #[inline(always)]
+            fn flat_var_size(&self) -> usize {
+                round8(self.len())
+            }
+            #[inline(always)]
+            fn write_flat<const F: usize>(
+                &self,
+                fixed: &mut [u8; F],
+                vars: &mut [u8],
+                cursor: &mut usize,
+                _index: usize,
+                slot: usize,
+                _floats: FloatMode,
+            ) {
+                write_bytes(self.$bytes(), fixed, vars, cursor, slot);
+            }
+        }
+    )*};
 }
 
-impl FlatField for Vec<u8> {
-    #[inline(always)]
-    fn flat_var_size(&self) -> usize {
-        round8(self.len())
-    }
-    #[inline(always)]
-    fn write_flat<const F: usize>(
-        &self,
-        fixed: &mut [u8; F],
-        vars: &mut [u8],
-        cursor: &mut usize,
-        _index: usize,
-        slot: usize,
-        _floats: FloatMode,
-    ) {
-        write_bytes(self, fixed, vars, cursor, slot);
-    }
-}
+bytes_flat!(String => as_bytes, Vec<u8> => as_slice);
 
 impl<T: FlatField> FlatField for Option<T> {
     #[inline(always)]

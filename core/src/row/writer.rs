@@ -121,6 +121,62 @@ fn check_addressable(offset: usize, len: usize) {
     );
 }
 
+/// What a row builder and a list builder share: the buffer, where the container (row or list)
+/// starts, since variable-length offsets count from there, the cursor its variable-length
+/// values are appended at, and the float mode.
+struct Container<'b> {
+    buf: &'b mut Vec<u8>,
+    start: usize,
+    cursor: usize,
+    floats: FloatMode,
+}
+
+impl Container<'_> {
+    /// Appends `value` at the cursor and points the slot at `slot_pos` to it.
+    #[inline(always)]
+    fn put_var(&mut self, slot_pos: usize, value: &[u8]) {
+        let slot = put_var_at(self.buf, self.start, &mut self.cursor, value);
+        self.buf[slot_pos..slot_pos + SLOT_BYTES].copy_from_slice(&slot.to_le_bytes());
+    }
+
+    /// Writes a nested row of `schema` at the cursor and points the slot at `slot_pos` to it.
+    fn put_struct(
+        &mut self,
+        slot_pos: usize,
+        schema: &Schema,
+        fill: impl FnOnce(&mut RowBuilder<'_>),
+    ) {
+        let mut child = RowBuilder::begin_at(self.buf, self.cursor, schema, self.floats);
+        fill(&mut child);
+        let (start, end) = (child.c.start, child.c.cursor);
+        self.close_nested(slot_pos, start, end);
+    }
+
+    /// Writes a nested list at the cursor and points the slot at `slot_pos` to it.
+    fn put_list(
+        &mut self,
+        slot_pos: usize,
+        element: &Field,
+        len: usize,
+        fill: impl FnOnce(&mut ListBuilder<'_>),
+    ) {
+        let mut list = ListBuilder::begin_at(self.buf, self.cursor, element, len, self.floats);
+        fill(&mut list);
+        let (start, end) = (list.c.start, list.c.cursor);
+        self.close_nested(slot_pos, start, end);
+    }
+
+    /// Points the slot at `slot_pos` to the nested value written at `start..end` and moves the
+    /// cursor past it.
+    fn close_nested(&mut self, slot_pos: usize, start: usize, end: usize) {
+        let offset = start - self.start;
+        check_addressable(offset, end - start);
+        let slot = pack_slot(offset, end - start);
+        self.buf[slot_pos..slot_pos + SLOT_BYTES].copy_from_slice(&slot.to_le_bytes());
+        self.cursor = end;
+    }
+}
+
 /// Writes one value into a field of a row or an element of a list. Implemented by
 /// [`RowBuilder`] and [`ListBuilder`], so one encoder serves fields and list elements.
 pub trait FieldSink {
@@ -161,11 +217,8 @@ pub trait FieldSink {
 /// the cursor are always zero: [`reserve_var`](Self::reserve_var) grows the buffer with zeros
 /// so that an encoder which knows the row's size sizes it once and then only copies.
 pub struct RowBuilder<'b> {
-    buf: &'b mut Vec<u8>,
-    start: usize,
-    cursor: usize,
+    c: Container<'b>,
     schema: &'b Schema,
-    floats: FloatMode,
 }
 
 impl<'b> RowBuilder<'b> {
@@ -188,7 +241,8 @@ impl<'b> RowBuilder<'b> {
     ) -> RowBuilder<'b> {
         let at = buf.len();
         zeroed_space(buf, at, schema.fixed_size() + var_bytes);
-        RowBuilder { buf, start: at, cursor: at + schema.fixed_size(), schema, floats }
+        let c = Container { buf, start: at, cursor: at + schema.fixed_size(), floats };
+        RowBuilder { c, schema }
     }
 
     /// Starts a row at `at`, where `buf` is either at its end or zeroed reserved space.
@@ -201,7 +255,7 @@ impl<'b> RowBuilder<'b> {
     ) -> RowBuilder<'b> {
         zeroed_space(buf, at, schema.fixed_size());
         let cursor = at + schema.fixed_size();
-        RowBuilder { buf, start: at, cursor, schema, floats }
+        RowBuilder { c: Container { buf, start: at, cursor, floats }, schema }
     }
 
     /// The schema being written.
@@ -211,21 +265,21 @@ impl<'b> RowBuilder<'b> {
 
     /// The float mode of this builder.
     pub fn float_mode(&self) -> FloatMode {
-        self.floats
+        self.c.floats
     }
 
     /// Grows the buffer, zeroed, to hold `bytes` more bytes of variable-length data (padded
     /// sizes), so the writes that follow only copy.
     #[inline]
     pub fn reserve_var(&mut self, bytes: usize) {
-        zeroed_space(self.buf, self.cursor, bytes);
+        zeroed_space(self.c.buf, self.c.cursor, bytes);
     }
 
     /// Ends the row and returns its length in bytes; reserved space left unused is released.
     #[inline]
     pub fn finish(self) -> usize {
-        self.buf.truncate(self.cursor);
-        let len = self.cursor - self.start;
+        self.c.buf.truncate(self.c.cursor);
+        let len = self.c.cursor - self.c.start;
         check_addressable(0, len);
         len
     }
@@ -234,20 +288,19 @@ impl<'b> RowBuilder<'b> {
     fn slot_pos(&self, i: usize, kind: Kind) -> usize {
         let found = self.schema.kind(i);
         assert!(found == kind, "field {i} is {found:?}, written as {kind:?}");
-        self.start + self.schema.bitset_bytes() + SLOT_BYTES * i
+        self.c.start + self.schema.bitset_bytes() + SLOT_BYTES * i
     }
 
     #[inline(always)]
     fn put_slot(&mut self, i: usize, kind: Kind, word: u64) {
         let pos = self.slot_pos(i, kind);
-        self.buf[pos..pos + SLOT_BYTES].copy_from_slice(&word.to_le_bytes());
+        self.c.buf[pos..pos + SLOT_BYTES].copy_from_slice(&word.to_le_bytes());
     }
 
     #[inline(always)]
     fn put_var(&mut self, i: usize, kind: Kind, value: &[u8]) {
         let pos = self.slot_pos(i, kind);
-        let slot = put_var_at(self.buf, self.start, &mut self.cursor, value);
-        self.buf[pos..pos + SLOT_BYTES].copy_from_slice(&slot.to_le_bytes());
+        self.c.put_var(pos, value);
     }
 }
 
@@ -255,9 +308,9 @@ impl FieldSink for RowBuilder<'_> {
     #[inline]
     fn set_null(&mut self, i: usize) {
         assert!(self.schema.field(i).nullable, "field {i} is not nullable");
-        let pos = self.start + self.schema.bitset_bytes() + SLOT_BYTES * i;
-        self.buf[pos..pos + SLOT_BYTES].fill(0);
-        layout::set_bit(&mut self.buf[self.start..], i);
+        let pos = self.c.start + self.schema.bitset_bytes() + SLOT_BYTES * i;
+        self.c.buf[pos..pos + SLOT_BYTES].fill(0);
+        layout::set_bit(&mut self.c.buf[self.c.start..], i);
     }
     #[inline]
     fn write_bool(&mut self, i: usize, v: bool) {
@@ -281,11 +334,11 @@ impl FieldSink for RowBuilder<'_> {
     }
     #[inline]
     fn write_f32(&mut self, i: usize, v: f32) {
-        self.put_slot(i, Kind::Float32, u64::from(self.floats.f32_bits(v)));
+        self.put_slot(i, Kind::Float32, u64::from(self.c.floats.f32_bits(v)));
     }
     #[inline]
     fn write_f64(&mut self, i: usize, v: f64) {
-        self.put_slot(i, Kind::Float64, self.floats.f64_bits(v));
+        self.put_slot(i, Kind::Float64, self.c.floats.f64_bits(v));
     }
     #[inline]
     fn write_date(&mut self, i: usize, days: i32) {
@@ -305,48 +358,29 @@ impl FieldSink for RowBuilder<'_> {
     }
     fn write_struct(&mut self, i: usize, fill: impl FnOnce(&mut RowBuilder<'_>)) {
         let pos = self.slot_pos(i, Kind::Struct);
-        let super::types::DataType::Struct(nested) = &self.schema.field(i).data_type else {
+        let schema = self.schema;
+        let super::types::DataType::Struct(nested) = &schema.field(i).data_type else {
             unreachable!("kind Struct has a struct type")
         };
-        let mut child = RowBuilder::begin_at(self.buf, self.cursor, nested, self.floats);
-        fill(&mut child);
-        let (child_start, child_end) = (child.start, child.cursor);
-        self.close_nested(pos, child_start, child_end);
+        self.c.put_struct(pos, nested, fill);
     }
     fn write_list(&mut self, i: usize, len: usize, fill: impl FnOnce(&mut ListBuilder<'_>)) {
         let pos = self.slot_pos(i, Kind::List);
-        let super::types::DataType::List(element) = &self.schema.field(i).data_type else {
+        let schema = self.schema;
+        let super::types::DataType::List(element) = &schema.field(i).data_type else {
             unreachable!("kind List has a list type")
         };
-        let mut list = ListBuilder::begin_at(self.buf, self.cursor, element, len, self.floats);
-        fill(&mut list);
-        let (list_start, list_end) = (list.start, list.cursor);
-        self.close_nested(pos, list_start, list_end);
-    }
-}
-
-impl RowBuilder<'_> {
-    /// Points the slot at `pos` to the nested value written at `start..end` and moves the
-    /// cursor past it.
-    fn close_nested(&mut self, pos: usize, start: usize, end: usize) {
-        let offset = start - self.start;
-        check_addressable(offset, end - start);
-        self.buf[pos..pos + SLOT_BYTES]
-            .copy_from_slice(&pack_slot(offset, end - start).to_le_bytes());
-        self.cursor = end;
+        self.c.put_list(pos, element, len, fill);
     }
 }
 
 /// Writes one list at the end of a byte buffer:
 /// `[count: u64][null bitset][element slots, padded to 8][variable-length region]`.
 pub struct ListBuilder<'b> {
-    buf: &'b mut Vec<u8>,
-    start: usize,
-    cursor: usize,
+    c: Container<'b>,
     element: &'b Field,
     kind: Kind,
     len: usize,
-    floats: FloatMode,
 }
 
 impl<'b> ListBuilder<'b> {
@@ -374,7 +408,7 @@ impl<'b> ListBuilder<'b> {
         zeroed_space(buf, at, header);
         buf[at..at + 8].copy_from_slice(&(len as u64).to_le_bytes());
         let cursor = at + header;
-        ListBuilder { buf, start: at, cursor, element, kind, len, floats }
+        ListBuilder { c: Container { buf, start: at, cursor, floats }, element, kind, len }
     }
 
     /// The number of elements.
@@ -389,38 +423,27 @@ impl<'b> ListBuilder<'b> {
 
     /// Ends the list and returns its size in bytes; reserved space left unused is released.
     pub fn finish(self) -> usize {
-        self.buf.truncate(self.cursor);
-        self.cursor - self.start
+        self.c.buf.truncate(self.c.cursor);
+        self.c.cursor - self.c.start
     }
 
     #[inline]
     fn slot_pos(&self, j: usize, kind: Kind) -> usize {
         assert!(self.kind == kind, "list elements are {:?}, written as {kind:?}", self.kind);
         assert!(j < self.len, "element {j} of a list of {}", self.len);
-        self.start + 8 + layout::bitset_bytes(self.len) + j * kind.element_width()
+        self.c.start + 8 + layout::bitset_bytes(self.len) + j * kind.element_width()
     }
 
     #[inline]
     fn put(&mut self, j: usize, kind: Kind, bytes: &[u8]) {
         let pos = self.slot_pos(j, kind);
-        self.buf[pos..pos + bytes.len()].copy_from_slice(bytes);
+        self.c.buf[pos..pos + bytes.len()].copy_from_slice(bytes);
     }
 
     #[inline]
     fn put_var(&mut self, j: usize, kind: Kind, value: &[u8]) {
         let pos = self.slot_pos(j, kind);
-        let slot = put_var_at(self.buf, self.start, &mut self.cursor, value);
-        self.buf[pos..pos + SLOT_BYTES].copy_from_slice(&slot.to_le_bytes());
-    }
-
-    /// Points the slot at `pos` to the nested value written at `start..end` and moves the
-    /// cursor past it.
-    fn close_nested(&mut self, pos: usize, start: usize, end: usize) {
-        let offset = start - self.start;
-        check_addressable(offset, end - start);
-        self.buf[pos..pos + SLOT_BYTES]
-            .copy_from_slice(&pack_slot(offset, end - start).to_le_bytes());
-        self.cursor = end;
+        self.c.put_var(pos, value);
     }
 }
 
@@ -434,9 +457,9 @@ impl FieldSink for ListBuilder<'_> {
         assert!(self.element.nullable, "list elements are not nullable");
         assert!(j < self.len, "element {j} of a list of {}", self.len);
         let width = self.kind.element_width();
-        let pos = self.start + 8 + layout::bitset_bytes(self.len) + j * width;
-        self.buf[pos..pos + width].fill(0);
-        layout::set_bit(&mut self.buf[self.start + 8..], j);
+        let pos = self.c.start + 8 + layout::bitset_bytes(self.len) + j * width;
+        self.c.buf[pos..pos + width].fill(0);
+        layout::set_bit(&mut self.c.buf[self.c.start + 8..], j);
     }
     fn write_bool(&mut self, j: usize, v: bool) {
         self.put(j, Kind::Boolean, &[u8::from(v)]);
@@ -454,11 +477,11 @@ impl FieldSink for ListBuilder<'_> {
         self.put(j, Kind::Int64, &v.to_le_bytes());
     }
     fn write_f32(&mut self, j: usize, v: f32) {
-        let bits = self.floats.f32_bits(v);
+        let bits = self.c.floats.f32_bits(v);
         self.put(j, Kind::Float32, &bits.to_le_bytes());
     }
     fn write_f64(&mut self, j: usize, v: f64) {
-        let bits = self.floats.f64_bits(v);
+        let bits = self.c.floats.f64_bits(v);
         self.put(j, Kind::Float64, &bits.to_le_bytes());
     }
     fn write_date(&mut self, j: usize, days: i32) {
@@ -475,23 +498,19 @@ impl FieldSink for ListBuilder<'_> {
     }
     fn write_struct(&mut self, j: usize, fill: impl FnOnce(&mut RowBuilder<'_>)) {
         let pos = self.slot_pos(j, Kind::Struct);
-        let super::types::DataType::Struct(nested) = &self.element.data_type else {
+        let element = self.element;
+        let super::types::DataType::Struct(nested) = &element.data_type else {
             unreachable!("kind Struct has a struct type")
         };
-        let mut child = RowBuilder::begin_at(self.buf, self.cursor, nested, self.floats);
-        fill(&mut child);
-        let (child_start, child_end) = (child.start, child.cursor);
-        self.close_nested(pos, child_start, child_end);
+        self.c.put_struct(pos, nested, fill);
     }
     fn write_list(&mut self, j: usize, len: usize, fill: impl FnOnce(&mut ListBuilder<'_>)) {
         let pos = self.slot_pos(j, Kind::List);
-        let super::types::DataType::List(element) = &self.element.data_type else {
+        let outer = self.element;
+        let super::types::DataType::List(element) = &outer.data_type else {
             unreachable!("kind List has a list type")
         };
-        let mut list = ListBuilder::begin_at(self.buf, self.cursor, element, len, self.floats);
-        fill(&mut list);
-        let (list_start, list_end) = (list.start, list.cursor);
-        self.close_nested(pos, list_start, list_end);
+        self.c.put_list(pos, element, len, fill);
     }
 }
 
