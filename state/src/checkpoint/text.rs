@@ -41,10 +41,10 @@ pub(crate) fn decode<'a>(file: &Path, bytes: &'a [u8]) -> CheckpointResult<Vec<&
     if bytes.last() != Some(&b'\n') {
         return Err(incomplete("the last line is not terminated"));
     }
-    let body = &bytes[first_end + 1..bytes.len() - 1];
     if first_end + 1 == bytes.len() {
         return Ok(Vec::new());
     }
+    let body = &bytes[first_end + 1..bytes.len() - 1];
     body.split(|&b| b == b'\n')
         .enumerate()
         .map(|(i, line)| {
