@@ -28,7 +28,10 @@ pub struct PinnedConf {
 }
 
 impl PinnedConf {
-    /// The required settings. `num_partitions` must be at least 1.
+    /// The required settings.
+    ///
+    /// # Panics
+    /// If `num_partitions` is 0 or `partition_hash` is empty: both are programming errors.
     pub fn new(num_partitions: u32, partition_hash: &str, row_format_version: u32) -> Self {
         assert!(num_partitions >= 1, "a stateful query needs at least one state partition");
         assert!(!partition_hash.is_empty(), "the partition hash needs a name");
@@ -39,7 +42,11 @@ impl PinnedConf {
         PinnedConf { settings }
     }
 
-    /// Pins one more setting. The required keys cannot be replaced this way.
+    /// Pins one more setting.
+    ///
+    /// # Panics
+    /// If `key` is one of the required keys, which only [`PinnedConf::new`] sets (so they stay
+    /// validated).
     pub fn with(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         let key = key.into();
         assert!(

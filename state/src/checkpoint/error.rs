@@ -157,7 +157,10 @@ pub enum RecoveryError {
     },
 
     /// Re-running a batch needs the previous batch's offsets as its start, and they are gone.
-    #[error("re-running batch {batch} needs offsets/{} as its start offsets, which is missing", batch - 1)]
+    #[error(
+        "re-running batch {batch} needs offsets/{} as its start offsets, which is missing",
+        batch.saturating_sub(1)
+    )]
     MissingStartOffsets {
         /// The batch to re-run.
         batch: u64,

@@ -104,6 +104,12 @@ impl Checkpoint {
         &self.commits
     }
 
+    /// The directory private to source `index` (`sources/<index>`), for its own logs; not
+    /// created here.
+    pub fn source_dir(&self, index: usize) -> PathBuf {
+        self.store.path(&format!("sources/{index}"))
+    }
+
     /// The query id: see [`open_or_create_query_id`].
     pub fn query_id(&self, expected: Option<&QueryId>) -> CheckpointResult<QueryId> {
         open_or_create_query_id(&*self.store, expected)
