@@ -24,7 +24,7 @@ pub enum Decision {
         /// The batch to re-run.
         batch: u64,
     },
-    /// Both logs end at `next - 1`: construct batch `next`.
+    /// Both logs end at `next - 1`: construct batch `next` (at least 1).
     Resume {
         /// The batch to construct.
         next: u64,
@@ -47,7 +47,10 @@ impl Decision {
             Decision::Fresh => (vec![], None),
             Decision::Rerun { batch: 0 } => (vec![0], None),
             Decision::Rerun { batch } => (vec![batch - 1, batch], None),
-            Decision::Resume { next } => (vec![next - 1], Some(next - 1)),
+            Decision::Resume { next } => {
+                let last = next.saturating_sub(1);
+                (vec![last], Some(last))
+            }
         }
     }
 }
@@ -186,7 +189,7 @@ pub fn resolve(
             (NextBatch::Rerun { batch, start, end }, conf, batch, wm)
         }
         Decision::Resume { next } => {
-            let last = next - 1;
+            let last = next.saturating_sub(1);
             let start = offset(last)?.clone();
             let commit = commits
                 .get(&last)

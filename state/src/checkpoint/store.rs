@@ -47,13 +47,14 @@ pub trait LogStore: Send + Sync {
     }
 }
 
-/// Parses a canonical batch file name: decimal, no sign, no leading zeros.
+/// Parses a canonical batch file name: decimal, no sign, no leading zeros, at most `i64::MAX`
+/// (Spark's batch ids are longs; the bound also leaves room for `id + 1`).
 pub(crate) fn parse_batch_name(name: &str) -> Option<u64> {
     if name.is_empty() || !name.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let id: u64 = name.parse().ok()?;
-    (id.to_string() == name).then_some(id)
+    (id.to_string() == name && id <= i64::MAX as u64).then_some(id)
 }
 
 /// Log files on a local file system, written through the state store's atomic protocol
@@ -337,7 +338,18 @@ mod tests {
     fn batch_names_are_canonical() {
         assert_eq!(parse_batch_name("0"), Some(0));
         assert_eq!(parse_batch_name("12"), Some(12));
-        for bad in ["", "01", "+1", "-1", "1.tmp", ".1.123.0.tmp", "1 ", "99999999999999999999"] {
+        assert_eq!(parse_batch_name("9223372036854775807"), Some(i64::MAX as u64));
+        for bad in [
+            "",
+            "01",
+            "+1",
+            "-1",
+            "1.tmp",
+            ".1.123.0.tmp",
+            "1 ",
+            "99999999999999999999",
+            "9223372036854775808",
+        ] {
             assert_eq!(parse_batch_name(bad), None, "{bad:?}");
         }
     }
