@@ -25,9 +25,13 @@
 //! # drop(store); drop(provider); std::fs::remove_dir_all(&dir).unwrap();
 //! # Ok(()) }
 //! ```
+//!
+//! The [`checkpoint`] module holds a streaming query's checkpoint logs (`metadata`, `offsets/`,
+//! `commits/`) and the recovery decision; they are written with the same atomic protocol.
 #![warn(missing_docs)]
 
 mod atomic;
+pub mod checkpoint;
 mod config;
 mod delta;
 mod error;
