@@ -1,4 +1,4 @@
-//! Ember's state store: versioned key/value stores on memory-mapped files.
+//! Ember's state store (versioned key/value stores on memory-mapped files) and checkpoint logs.
 //! Keys and values are bytes; this crate knows nothing of rows.
 //!
 //! One [`StateStoreProvider`] owns the directory of one (operator, partition). Batch `b` opens
