@@ -10,6 +10,7 @@ use crate::java::JavaError;
 use crate::kryo::KryoError;
 use crate::ops::{self, GroupSums};
 use crate::record::Record;
+use crate::rows::RowStreamError;
 
 /// Why a codec could not encode or decode a batch.
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +20,14 @@ pub enum CodecError {
     Java(#[from] JavaError),
     #[error("Kryo-style stream: {0}")]
     Kryo(#[from] KryoError),
+    #[error("Ember row stream: {0}")]
+    RowStream(#[from] RowStreamError),
+    #[error("Ember rows: {0}")]
+    Row(#[from] ember::row::RowError),
+    #[error("Arrow IPC: {0}")]
+    Arrow(#[from] arrow_schema::ArrowError),
+    #[error("Arrow IPC reader panicked on malformed input: {0}")]
+    ArrowPanic(String),
 }
 
 /// A serialization format for batches of records of type `R`.

@@ -3,16 +3,14 @@
 mod common;
 
 use common::{codecs, config, generated};
-use ember_serde_bench::java::JavaRecord;
+use ember_serde_bench::contenders::BenchRecord;
 use ember_serde_bench::{Person, Wide, WordCount};
 use proptest::prelude::*;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 /// Runs every decoding entry point of every codec on `bytes`; only a panic fails.
 fn decode_everything<R>(bytes: &[u8])
 where
-    R: JavaRecord + Serialize + DeserializeOwned,
+    R: BenchRecord,
 {
     let mut out = Vec::new();
     for mut codec in codecs::<R>() {
@@ -78,7 +76,7 @@ fn apply(bytes: &mut Vec<u8>, m: &Mutation) {
 fn valid_streams(seed: u64, rows: usize) -> Vec<Vec<u8>> {
     fn streams_of<R>(rows: &[R], out: &mut Vec<Vec<u8>>)
     where
-        R: JavaRecord + Serialize + DeserializeOwned,
+        R: BenchRecord,
     {
         for mut codec in codecs::<R>() {
             let mut bytes = Vec::new();

@@ -4,15 +4,13 @@
 mod common;
 
 use common::{codecs, config, person, wide, word_count};
-use ember_serde_bench::java::JavaRecord;
+use ember_serde_bench::contenders::BenchRecord;
 use ember_serde_bench::{Person, Record, Wide, WordCount, ops};
 use proptest::prelude::*;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 fn round_trip_all<R>(rows: &[R]) -> Result<(), TestCaseError>
 where
-    R: JavaRecord + Serialize + DeserializeOwned,
+    R: BenchRecord,
 {
     let mut bytes = Vec::new();
     let mut decoded = Vec::new();

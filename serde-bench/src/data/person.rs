@@ -8,7 +8,7 @@ use crate::record::Record;
 use crate::rng::SplitMix64;
 
 /// A person, as in the JVM reference: `Person(id, name, age, city, score)`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ember::Row)]
 pub struct Person {
     pub id: i64,
     pub name: String,

@@ -10,7 +10,7 @@ use crate::rng::SplitMix64;
 pub const NULL_PROBABILITY: f64 = 0.1;
 
 /// A wide record of twenty fields of mixed types; six are nullable.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ember::Row)]
 pub struct Wide {
     pub id: i64,
     pub category: String,

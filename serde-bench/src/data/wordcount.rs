@@ -19,7 +19,7 @@ const HEAD: &[&str] = &[
 ];
 
 /// A (word, count) pair, as a word count's partial aggregate.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ember::Row)]
 pub struct WordCount {
     pub word: String,
     pub count: i64,

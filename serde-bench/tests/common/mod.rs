@@ -4,13 +4,13 @@
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
+use ember_serde_bench::arrow_ipc::ArrowIpc;
 use ember_serde_bench::java::JavaSerializer;
 use ember_serde_bench::kryo::{FIRST_USER_CLASS_ID, KryoStyle};
+use ember_serde_bench::rows::{EmberRow, EmberRowInterpreted};
 use ember_serde_bench::{Codec, Person, Record, Wide, WordCount};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 /// Fixed seed and no persistence files: the same cases on every machine, CI included.
 pub fn config(cases: u32) -> Config {
@@ -25,7 +25,7 @@ pub fn config(cases: u32) -> Config {
 /// Every contender, with short Java reset windows as well so small batches cross resets.
 pub fn codecs<R>() -> Vec<Box<dyn Codec<R>>>
 where
-    R: ember_serde_bench::java::JavaRecord + Serialize + DeserializeOwned,
+    R: ember_serde_bench::contenders::BenchRecord,
 {
     vec![
         Box::new(JavaSerializer::new()),
@@ -34,6 +34,9 @@ where
         Box::new(KryoStyle::registered(FIRST_USER_CLASS_ID)),
         Box::new(KryoStyle::registered(1000)),
         Box::new(KryoStyle::unregistered()),
+        Box::new(EmberRow::new()),
+        Box::new(EmberRowInterpreted::new()),
+        Box::new(ArrowIpc::new()),
     ]
 }
 
