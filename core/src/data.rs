@@ -1,0 +1,210 @@
+//! [`Data`]: the element types of a typed [`Dataset`](crate::Dataset) (Spark's `Encoder`s), and
+//! their conversion to and from binary rows and Arrow batches.
+//!
+//! A primitive, a string or an `Option` of one is a one-column dataset named `value`; a tuple
+//! has columns `_1`, `_2`, ...; a `#[derive(Row)]` struct has a column per field. Every
+//! element is written as one binary row of [`Data::fields`], so keys, aggregation buffers and
+//! state are the same bytes whatever the element type.
+//!
+//! [`Str`] is the string type for hot paths: up to 24 bytes it lives inline (no allocation),
+//! which covers words, keys and most identifiers.
+
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, RecordBatch};
+
+use crate::error::Result;
+use crate::row::arrow::{append_batch, arena_to_batch};
+use crate::row::{
+    DataType, Field, FieldSink, FieldSource, Kind, Row, RowArena, RowBuilder, RowField, RowType,
+    Schema, round8,
+};
+
+/// A string that keeps up to 24 bytes inline: building one from a short `&str` allocates
+/// nothing.
+pub use compact_str::CompactString as Str;
+
+/// A type that can be an element of a typed dataset.
+pub trait Data: Sized + Send + Sync + 'static {
+    /// The columns one element occupies.
+    fn fields() -> Vec<Field>;
+    /// Bytes the element takes in a row's variable-length region.
+    fn var_size(&self) -> usize;
+    /// Writes the element as the fields of the row `builder` is writing.
+    fn write(&self, builder: &mut RowBuilder<'_>);
+    /// Reads an element back from a row of [`Data::fields`].
+    fn read(row: &Row<'_>) -> Self;
+
+    /// The row schema of one element.
+    fn schema() -> Arc<Schema> {
+        Arc::new(Schema::new(Self::fields()))
+    }
+
+    /// The elements of `batch`, whose columns match `schema` (`Self::schema()`). Through rows;
+    /// string types read their Arrow buffers directly.
+    fn from_batch(schema: &Arc<Schema>, batch: &RecordBatch) -> Result<Vec<Self>> {
+        let mut arena = RowArena::new(schema.clone());
+        append_batch(&mut arena, batch)?;
+        Ok(arena.iter().map(|row| Self::read(&row)).collect())
+    }
+}
+
+impl RowField for Str {
+    type Ref<'a> = &'a str;
+    const KIND: Kind = Kind::Utf8;
+    #[inline]
+    fn var_size(&self) -> usize {
+        round8(self.len())
+    }
+    fn data_type() -> DataType {
+        DataType::Utf8
+    }
+    #[inline]
+    fn write(&self, sink: &mut impl FieldSink, i: usize) {
+        sink.write_str(i, self);
+    }
+    #[inline]
+    fn read<'a>(source: &impl FieldSource<'a>, i: usize) -> Self {
+        Str::new(source.get_str(i))
+    }
+    #[inline]
+    fn read_ref<'a>(source: &impl FieldSource<'a>, i: usize) -> &'a str {
+        source.get_str(i)
+    }
+}
+
+macro_rules! single_column {
+    ($($t:ty $({ $($fast:tt)* })?),*) => {$(
+        impl Data for $t {
+            $($($fast)*)?
+            fn fields() -> Vec<Field> {
+                vec![Field::new("value", <$t as RowField>::data_type(), <$t as RowField>::NULLABLE)]
+            }
+            #[inline]
+            fn var_size(&self) -> usize {
+                RowField::var_size(self)
+            }
+            #[inline]
+            fn write(&self, builder: &mut RowBuilder<'_>) {
+                RowField::write(self, builder, 0);
+            }
+            #[inline]
+            fn read(row: &Row<'_>) -> Self {
+                <$t as RowField>::read(row, 0)
+            }
+        }
+        impl Data for Option<$t> {
+            fn fields() -> Vec<Field> {
+                vec![Field::new("value", <$t as RowField>::data_type(), true)]
+            }
+            #[inline]
+            fn var_size(&self) -> usize {
+                RowField::var_size(self)
+            }
+            #[inline]
+            fn write(&self, builder: &mut RowBuilder<'_>) {
+                RowField::write(self, builder, 0);
+            }
+            #[inline]
+            fn read(row: &Row<'_>) -> Self {
+                <Option<$t> as RowField>::read(row, 0)
+            }
+        }
+    )*};
+}
+
+/// Reads a one-column, non-null `Utf8` batch without going through rows.
+macro_rules! strings_from_batch {
+    ($make:expr) => {
+        fn from_batch(schema: &Arc<Schema>, batch: &RecordBatch) -> Result<Vec<Self>> {
+            match string_column(batch) {
+                Some(strings) if strings.null_count() == 0 => {
+                    Ok(strings.iter().map(|s| $make(s.unwrap_or_default())).collect())
+                }
+                _ => {
+                    let mut arena = RowArena::new(schema.clone());
+                    append_batch(&mut arena, batch)?;
+                    Ok(arena.iter().map(|row| <Self as Data>::read(&row)).collect())
+                }
+            }
+        }
+    };
+}
+
+single_column!(
+    bool, i8, i16, i32, i64, f32, f64, Vec<u8>,
+    String { strings_from_batch!(str::to_owned); },
+    Str { strings_from_batch!(Str::new); }
+);
+
+macro_rules! tuple_columns {
+    ($(($($name:ident $idx:tt),+)),*) => {$(
+        impl<$($name: RowField + Send + Sync + 'static),+> Data for ($($name,)+) {
+            fn fields() -> Vec<Field> {
+                vec![$(Field::new(
+                    concat!("_", stringify!($name)).replace('T', ""),
+                    $name::data_type(),
+                    $name::NULLABLE,
+                )),+]
+            }
+            #[inline]
+            fn var_size(&self) -> usize {
+                0 $(+ self.$idx.var_size())+
+            }
+            #[inline]
+            fn write(&self, builder: &mut RowBuilder<'_>) {
+                $(self.$idx.write(builder, $idx);)+
+            }
+            #[inline]
+            fn read(row: &Row<'_>) -> Self {
+                ($($name::read(row, $idx),)+)
+            }
+        }
+    )*};
+}
+
+tuple_columns!((T1 0, T2 1), (T1 0, T2 1, T3 2), (T1 0, T2 1, T3 2, T4 3));
+
+impl<T: RowType + Send + Sync + 'static> Data for T {
+    fn fields() -> Vec<Field> {
+        T::schema().fields().to_vec()
+    }
+    #[inline]
+    fn var_size(&self) -> usize {
+        RowType::var_size(self)
+    }
+    #[inline]
+    fn write(&self, builder: &mut RowBuilder<'_>) {
+        self.encode(builder);
+    }
+    #[inline]
+    fn read(row: &Row<'_>) -> Self {
+        T::decode(*row)
+    }
+}
+
+/// Appends `item` as one row of `arena` (whose schema is `T::schema()`).
+#[inline]
+pub fn push_item<T: Data>(arena: &mut RowArena, item: &T) -> usize {
+    arena.push_with(|b| {
+        b.reserve_var(item.var_size());
+        item.write(b);
+    })
+}
+
+/// `items` as one record batch of `schema` (`T::schema()`).
+pub fn items_to_batch<T: Data>(schema: &Arc<Schema>, items: &[T]) -> Result<RecordBatch> {
+    let mut arena = RowArena::new(schema.clone());
+    let bytes: usize = items.iter().map(|i| schema.fixed_size() + i.var_size()).sum();
+    arena.reserve(items.len(), bytes);
+    for item in items {
+        push_item(&mut arena, item);
+    }
+    Ok(arena_to_batch(&arena)?)
+}
+
+/// The strings of a one-column `Utf8` batch, or `None` if it is not one.
+pub fn string_column(batch: &RecordBatch) -> Option<&arrow_array::StringArray> {
+    (batch.num_columns() == 1).then(|| batch.column(0).as_string_opt::<i32>()).flatten()
+}

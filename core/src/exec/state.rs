@@ -1,0 +1,117 @@
+//! [`StateStores`]: a query's open state store providers, one per (stateful operator,
+//! partition), kept for the query's life so a batch never reloads what the last one committed.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use ember_state::{StateStore, StateStoreProvider, StoreConfig};
+
+use super::StateOperatorSpec;
+use crate::error::Result;
+
+/// The state store providers of one query.
+pub(crate) struct StateStores {
+    root: PathBuf,
+    num_partitions: usize,
+    providers: BTreeMap<u64, Vec<StateStoreProvider>>,
+    /// Per (operator, partition): live keys and their bytes, once known.
+    totals: Mutex<BTreeMap<(u64, usize), (u64, u64)>>,
+}
+
+impl StateStores {
+    /// Opens every partition of every operator in `specs` under `root` (`<checkpoint>/state`).
+    pub(crate) fn open(
+        root: &Path,
+        num_partitions: usize,
+        specs: &[StateOperatorSpec],
+    ) -> Result<StateStores> {
+        let mut providers = BTreeMap::new();
+        for spec in specs {
+            let mut parts = Vec::with_capacity(num_partitions);
+            for p in 0..num_partitions {
+                parts.push(StateStoreProvider::open_partition(
+                    root,
+                    spec.operator_id,
+                    p as u32,
+                    spec.fingerprint,
+                    StoreConfig::default(),
+                )?);
+            }
+            providers.insert(spec.operator_id, parts);
+        }
+        Ok(StateStores {
+            root: root.to_path_buf(),
+            num_partitions,
+            providers,
+            totals: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    /// The number of state partitions (pinned in the checkpoint).
+    pub(crate) fn num_partitions(&self) -> usize {
+        self.num_partitions
+    }
+
+    /// The provider of `operator`'s `partition`.
+    pub(crate) fn provider(&self, operator: u64, partition: usize) -> &StateStoreProvider {
+        &self.providers.get(&operator).unwrap_or_else(|| {
+            panic!("state operator {operator} was not opened under {}", self.root.display())
+        })[partition]
+    }
+
+    /// Deletes every version after `version` in every store: a crashed run may have committed
+    /// the state of the batch that re-runs now.
+    pub(crate) fn discard_after(&self, version: u64) -> Result<()> {
+        for parts in self.providers.values() {
+            for provider in parts {
+                provider.discard_after(version)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The first maintenance error any store's background thread hit, if one did.
+    pub(crate) fn take_maintenance_error(&self) -> Option<ember_state::StateError> {
+        self.providers.values().flatten().find_map(StateStoreProvider::take_maintenance_error)
+    }
+
+    /// Records the live keys and bytes of a partition, counted by a full scan.
+    pub(crate) fn set_totals(&self, operator: u64, partition: usize, rows: u64, bytes: u64) {
+        self.totals
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((operator, partition), (rows, bytes));
+    }
+
+    /// Adds a batch's new keys to a partition's totals and returns them; the first time, counts
+    /// `store` (which already holds the batch's updates) instead.
+    pub(crate) fn add_totals(
+        &self,
+        operator: u64,
+        partition: usize,
+        store: &StateStore,
+        added_rows: u64,
+        added_bytes: u64,
+    ) -> Result<(u64, u64)> {
+        let mut totals = self.totals.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = match totals.get_mut(&(operator, partition)) {
+            Some(t) => {
+                t.0 += added_rows;
+                t.1 += added_bytes;
+                *t
+            }
+            None => {
+                let mut counted = (0u64, 0u64);
+                for entry in store.iter() {
+                    let (k, v) = entry?;
+                    counted.0 += 1;
+                    counted.1 += (k.len() + v.len()) as u64;
+                }
+                totals.insert((operator, partition), counted);
+                counted
+            }
+        };
+        Ok(entry)
+    }
+}

@@ -1,0 +1,90 @@
+//! A memory-stream word count through the whole engine: aggregation, state, memory sink.
+
+use std::collections::BTreeMap;
+
+use ember::{MemoryStream, OutputMode, Session, Str};
+
+fn session() -> Session {
+    Session::builder().master("local[2]").app_name("test").get_or_create().unwrap()
+}
+
+fn counts(session: &Session, name: &str) -> BTreeMap<String, i64> {
+    let table = session.table(name).expect("table");
+    table.collect::<(Str, i64)>().unwrap().into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+#[test]
+fn word_count_complete_mode_accumulates_across_batches() {
+    let session = session();
+    let input = MemoryStream::<Str>::new();
+    let ds = ember::DataFrame::from_source(&session, input.factory()).as_::<Str>().unwrap();
+    let words = ds
+        .flat_map(|line: Str| line.split(' ').map(Str::from).collect::<Vec<_>>())
+        .map(|w| (w, 1i32))
+        .group_by_key(|p: &(Str, i32)| p.0.clone())
+        .count();
+    let query = words
+        .write_stream()
+        .output_mode(OutputMode::Complete)
+        .format("memory")
+        .query_name("wc_complete")
+        .start()
+        .unwrap();
+    input.add_data(["a b a".into(), "c".into()]).unwrap();
+    query.process_all_available().unwrap();
+    let expected: BTreeMap<String, i64> =
+        [("a".into(), 2), ("b".into(), 1), ("c".into(), 1)].into_iter().collect();
+    assert_eq!(counts(&session, "wc_complete"), expected);
+    input.add_data(["b b d".into()]).unwrap();
+    query.process_all_available().unwrap();
+    let expected: BTreeMap<String, i64> =
+        [("a".into(), 2), ("b".into(), 3), ("c".into(), 1), ("d".into(), 1)].into_iter().collect();
+    assert_eq!(counts(&session, "wc_complete"), expected);
+    let progress = query.last_progress().unwrap();
+    assert_eq!(progress.batch_id, 1);
+    assert_eq!(progress.num_input_rows, 1);
+    assert_eq!(progress.state_operators[0].num_rows_total, 4);
+    assert_eq!(progress.state_operators[0].num_rows_updated, 2);
+    assert!(progress.json().contains("\"batchId\":1"));
+    query.stop();
+    assert!(query.exception().is_none());
+}
+
+#[test]
+fn update_mode_emits_only_changed_keys() {
+    let session = session();
+    let input = MemoryStream::<i64>::new();
+    let ds = ember::DataFrame::from_source(&session, input.factory()).as_::<i64>().unwrap();
+    let q = ds
+        .group_by_key(|v: &i64| v % 3)
+        .count()
+        .write_stream()
+        .output_mode(OutputMode::Update)
+        .format("memory")
+        .query_name("upd")
+        .start()
+        .unwrap();
+    input.add_data([1, 2, 3, 4]).unwrap();
+    q.process_all_available().unwrap();
+    input.add_data([7]).unwrap();
+    q.process_all_available().unwrap();
+    let rows = session.table("upd").unwrap().collect::<(i64, i64)>().unwrap();
+    let mut rows: Vec<_> = rows;
+    rows.sort();
+    // batch 0: 0->1, 1->2, 2->1; batch 1: 1->3
+    assert_eq!(rows, vec![(0, 1), (1, 2), (1, 3), (2, 1)]);
+    q.stop();
+}
+
+#[test]
+fn complete_mode_without_aggregation_is_refused_at_start() {
+    let session = session();
+    let input = MemoryStream::<i64>::new();
+    let ds = ember::DataFrame::from_source(&session, input.factory()).as_::<i64>().unwrap();
+    let err = ds.write_stream().output_mode(OutputMode::Complete).format("memory").start();
+    let msg = err.unwrap_err().to_string();
+    assert!(msg.contains("Complete output mode not supported"), "{msg}");
+    let agg = ds.group_by_key(|v: &i64| *v).count();
+    let msg = agg.write_stream().format("memory").query_name("x").start().unwrap_err().to_string();
+    assert!(msg.contains("Append output mode not supported"), "{msg}");
+}
