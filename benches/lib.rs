@@ -93,3 +93,5 @@ pub fn people(n: usize, seed: u64) -> Vec<Person> {
         })
         .collect()
 }
+
+pub mod wordcount_data;

@@ -74,6 +74,41 @@ impl RowField for Str {
     }
 }
 
+/// A timestamp: microseconds since 1970-01-01T00:00:00Z (Spark's `TimestampType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(pub i64);
+
+/// A date: days since 1970-01-01 (Spark's `DateType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Date(pub i32);
+
+macro_rules! newtype_field {
+    ($t:ident, $kind:ident, $write:ident, $get:ident) => {
+        impl RowField for $t {
+            type Ref<'a> = $t;
+            const KIND: Kind = Kind::$kind;
+            fn data_type() -> DataType {
+                DataType::$kind
+            }
+            #[inline]
+            fn write(&self, sink: &mut impl FieldSink, i: usize) {
+                sink.$write(i, self.0);
+            }
+            #[inline]
+            fn read<'a>(source: &impl FieldSource<'a>, i: usize) -> Self {
+                $t(source.$get(i))
+            }
+            #[inline]
+            fn read_ref<'a>(source: &impl FieldSource<'a>, i: usize) -> Self {
+                $t(source.$get(i))
+            }
+        }
+    };
+}
+
+newtype_field!(Timestamp, Timestamp, write_timestamp, get_timestamp);
+newtype_field!(Date, Date, write_date, get_date);
+
 macro_rules! single_column {
     ($($t:ty $({ $($fast:tt)* })?),*) => {$(
         impl Data for $t {
@@ -133,7 +168,7 @@ macro_rules! strings_from_batch {
 }
 
 single_column!(
-    bool, i8, i16, i32, i64, f32, f64, Vec<u8>,
+    bool, i8, i16, i32, i64, f32, f64, Vec<u8>, Timestamp, Date,
     String { strings_from_batch!(str::to_owned); },
     Str { strings_from_batch!(Str::new); }
 );

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+
 use ember_state::StateError;
 use ember_state::checkpoint::CheckpointError;
 
@@ -77,9 +78,9 @@ pub enum EmberError {
         /// The panic's message.
         message: String,
     },
-    /// The query was stopped.
-    #[error("query stopped")]
-    Stopped,
+    /// The error that ended a query, as its handle reports it (the query keeps the original).
+    #[error("{0}")]
+    Terminated(std::sync::Arc<EmberError>),
 }
 
 impl EmberError {

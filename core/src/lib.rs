@@ -17,7 +17,7 @@
 //!     .group_by_key(|pair: &(Str, i32)| pair.0.clone())
 //!     .count();
 //! words.write_stream().output_mode(OutputMode::Complete).format("console").start()?
-//!     .await_termination().map_err(|e| ember::EmberError::config(e.to_string()))?;
+//!     .await_termination()?;
 //! # Ok(()) }
 //! ```
 #![warn(missing_docs)]
@@ -35,7 +35,7 @@ pub mod source;
 pub mod streaming;
 
 pub use arrow_array::RecordBatch;
-pub use data::{Data, Str};
+pub use data::{Data, Date, Str, Timestamp};
 pub use dataset::{Dataset, KeyValueGroupedDataset};
 pub use ember_derive::Row;
 pub use error::{EmberError, Result};

@@ -84,3 +84,38 @@ impl Options {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_case_insensitive_and_unknown_keys_are_named() {
+        let mut o = Options::new();
+        o.set("maxFilesPerTrigger", "3");
+        assert_eq!(o.get("MAXFILESPERTRIGGER"), Some("3"));
+        assert_eq!(o.parse_or::<usize>("src", "maxfilespertrigger", 1).unwrap(), 3);
+        o.check_known("src", &["maxFilesPerTrigger"]).unwrap();
+        o.set("typo", "1");
+        let e = o.check_known("text source", &["maxFilesPerTrigger", "path"]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "text source: unknown option 'typo'; known options: maxFilesPerTrigger, path"
+        );
+    }
+
+    #[test]
+    fn malformed_values_name_the_option_and_the_value() {
+        let mut o = Options::new();
+        o.set("port", "ninety");
+        let e = o.parse_or::<u16>("socket source", "port", 1).unwrap_err().to_string();
+        assert!(e.starts_with("socket source: option 'port' = 'ninety' is invalid"), "{e}");
+        assert!(o.parse_opt::<u16>("s", "host").unwrap().is_none());
+        let e = o.required("socket source", "host").unwrap_err().to_string();
+        assert_eq!(e, "socket source: option 'host' must be specified");
+        o.set("truncate", "maybe");
+        assert!(o.flag("console", "truncate", true).is_err());
+        o.set("truncate", "FALSE");
+        assert!(!o.flag("console", "truncate", true).unwrap());
+    }
+}

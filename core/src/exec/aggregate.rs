@@ -165,6 +165,9 @@ impl<B> GroupTable<B> {
     }
 }
 
+/// One state partition after a batch: its output rows, its updated store, its figures.
+type MergedPartition<K, O> = (Vec<(K, O)>, ember_state::StateStore, StateOperatorMetrics);
+
 /// A streaming aggregation of the values `V` of a scan by the key `K` that `key_fn` computes.
 pub struct AggregateExec<K, V, KF, A> {
     scan: Arc<ScanExec<V>>,
@@ -234,7 +237,7 @@ where
         ctx: &ExecContext<'_>,
         partition: usize,
         mut tables: Vec<GroupTable<A::Buf>>,
-    ) -> Result<(Vec<(K, A::Out)>, ember_state::StateStore, StateOperatorMetrics)> {
+    ) -> Result<MergedPartition<K, A::Out>> {
         let mut merged = if tables.is_empty() {
             GroupTable::new(self.key_schema.clone())
         } else {

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use arrow_array::RecordBatch;
 
 pub use console::{ConsoleSink, format_timestamp, format_value, show_string};
+pub use file::{MANIFEST_VERSION, METADATA_DIR, read_committed, read_committed_batches};
 pub use memory::{MemorySink, MemoryTable, MemoryTables};
 
 use crate::error::{EmberError, Result};
@@ -60,14 +61,17 @@ impl Sink for NoopSink {
     }
 }
 
+/// A closure given every batch's output: `f(batch_id, batches)`.
+pub type BatchFn = Arc<dyn Fn(u64, &[RecordBatch]) -> Result<()> + Send + Sync>;
+
 /// Calls a closure with every batch (Spark's `foreachBatch`).
 pub struct ForeachBatchSink {
-    f: Arc<dyn Fn(u64, &[RecordBatch]) -> Result<()> + Send + Sync>,
+    f: BatchFn,
 }
 
 impl ForeachBatchSink {
     /// Calls `f(batch_id, batches)`.
-    pub fn new(f: Arc<dyn Fn(u64, &[RecordBatch]) -> Result<()> + Send + Sync>) -> Self {
+    pub fn new(f: BatchFn) -> Self {
         ForeachBatchSink { f }
     }
 }

@@ -113,8 +113,8 @@ fn iso_timestamp(ms: i64) -> String {
     format!("{day}T{hms}.{}Z", &millis[..3])
 }
 
-fn elapsed_ms(since: Instant) -> u64 {
-    since.elapsed().as_millis() as u64
+fn elapsed_ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
 }
 
 /// Opens the checkpoint, recovers, starts source and sink, and spawns the loop. Every
@@ -379,7 +379,7 @@ impl QueryRun {
             query = %self.shared.id,
             batch,
             rows = num_input_rows,
-            ms = progress.duration_ms.trigger_execution,
+            ms = format!("{:.3}", progress.duration_ms.trigger_execution),
             "batch committed"
         );
         self.shared.push_progress(progress);

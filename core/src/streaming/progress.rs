@@ -47,24 +47,24 @@ impl StreamingQueryProgress {
     }
 }
 
-/// Milliseconds per phase of a batch (Spark's `durationMs` map).
+/// Milliseconds per phase of a batch (Spark's `durationMs` map), to the microsecond.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct DurationMs {
     /// Asking the sources for their latest offsets.
-    pub latest_offset: u64,
+    pub latest_offset: f64,
     /// Reading the batch's data from the sources.
-    pub get_batch: u64,
+    pub get_batch: f64,
     /// Planning the batch.
-    pub query_planning: u64,
+    pub query_planning: f64,
     /// Writing the offsets to the write-ahead log.
-    pub wal_commit: u64,
+    pub wal_commit: f64,
     /// Running the plan and handing the output to the sink.
-    pub add_batch: u64,
+    pub add_batch: f64,
     /// Committing state and writing the commit log.
-    pub commit_offsets: u64,
+    pub commit_offsets: f64,
     /// The whole trigger.
-    pub trigger_execution: u64,
+    pub trigger_execution: f64,
 }
 
 /// One stateful operator's figures (Spark's `StateOperatorProgress`).

@@ -171,16 +171,16 @@ impl StreamingQuery {
     }
 
     /// Blocks until the query ends; the error that ended it, if one did.
-    pub fn await_termination(&self) -> Result<(), Arc<EmberError>> {
+    pub fn await_termination(&self) -> Result<()> {
         let mut state = self.shared.lock();
         while !state.terminated {
             state = self.shared.changed.wait(state).unwrap_or_else(|e| e.into_inner());
         }
-        state.exception.clone().map_or(Ok(()), Err)
+        state.exception.clone().map_or(Ok(()), |e| Err(EmberError::Terminated(e)))
     }
 
     /// Blocks until the query ends or `timeout` passes; `Ok(true)` if it ended.
-    pub fn await_termination_timeout(&self, timeout: Duration) -> Result<bool, Arc<EmberError>> {
+    pub fn await_termination_timeout(&self, timeout: Duration) -> Result<bool> {
         let deadline = Instant::now() + timeout;
         let mut state = self.shared.lock();
         while !state.terminated {
@@ -195,7 +195,7 @@ impl StreamingQuery {
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
-        state.exception.clone().map_or(Ok(true), Err)
+        state.exception.clone().map_or(Ok(true), |e| Err(EmberError::Terminated(e)))
     }
 
     /// Stops the query after the batch in progress, and waits for its thread.
@@ -246,13 +246,13 @@ impl StreamingQuery {
 
     /// Blocks until everything the source had when called has been processed, or the query
     /// ended: until two triggers that started after the call found no new data.
-    pub fn process_all_available(&self) -> Result<(), Arc<EmberError>> {
+    pub fn process_all_available(&self) -> Result<()> {
         let mut state = self.shared.lock();
         let target = state.idle_triggers + 2;
         while !state.terminated && state.idle_triggers < target {
             state = self.shared.changed.wait(state).unwrap_or_else(|e| e.into_inner());
         }
-        state.exception.clone().map_or(Ok(()), Err)
+        state.exception.clone().map_or(Ok(()), |e| Err(EmberError::Terminated(e)))
     }
 }
 
@@ -280,7 +280,7 @@ impl StreamingQueryManager {
     }
 
     /// Blocks until any active query ends.
-    pub fn await_any_termination(&self) -> Result<(), Arc<EmberError>> {
+    pub fn await_any_termination(&self) -> Result<()> {
         loop {
             let active = self.active();
             if active.is_empty() {

@@ -13,10 +13,7 @@ use crate::dataset::Dataset;
 use crate::error::{EmberError, Result};
 use crate::options::Options;
 use crate::session::CHECKPOINT_LOCATION;
-use crate::sink::{self, ForeachBatchSink, Sink, SinkFactory};
-
-/// A closure given every batch's output (`foreach_batch`).
-type BatchFn = Arc<dyn Fn(u64, &[RecordBatch]) -> Result<()> + Send + Sync>;
+use crate::sink::{self, BatchFn, ForeachBatchSink, Sink, SinkFactory};
 
 /// Describes how a dataset is written and starts the query.
 pub struct DataStreamWriter<T> {
