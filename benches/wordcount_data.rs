@@ -112,8 +112,11 @@ mod tests {
         let words = data.vocabulary();
         assert_eq!(words.len(), 500);
         assert_eq!(words.iter().collect::<HashSet<_>>().len(), 500);
-        assert!(words.iter().all(|w| (3..=10).contains(&w.len())
-            && w.bytes().all(|b| b.is_ascii_lowercase())));
+        assert!(
+            words
+                .iter()
+                .all(|w| (3..=10).contains(&w.len()) && w.bytes().all(|b| b.is_ascii_lowercase()))
+        );
         assert_eq!(words, data.vocabulary());
         assert_ne!(words, WordData { seed: 7, ..data }.vocabulary());
     }

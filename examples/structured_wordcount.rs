@@ -49,7 +49,8 @@ fn parse_args() -> Result<Args> {
 
 fn main() -> Result<()> {
     let args = parse_args()?;
-    let session = Session::builder().master("local[*]").app_name("StructuredWordCount").get_or_create()?;
+    let session =
+        Session::builder().master("local[*]").app_name("StructuredWordCount").get_or_create()?;
 
     let reader = session.read_stream();
     let (source, batches, trigger) = match &args.socket {

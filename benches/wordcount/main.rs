@@ -40,12 +40,15 @@ fn main() -> Result<()> {
     let args = Args::parse();
     let data = WordData::default();
     let empty = !args.data.is_dir()
-        || std::fs::read_dir(&args.data)?.filter_map(|e| e.ok()).all(|e| {
-            e.file_name().to_string_lossy().starts_with('.')
-        });
+        || std::fs::read_dir(&args.data)?
+            .filter_map(|e| e.ok())
+            .all(|e| e.file_name().to_string_lossy().starts_with('.'));
     if empty {
         if !args.generate {
-            bail!("{} holds no input files: pass --generate to write the data set", args.data.display());
+            bail!(
+                "{} holds no input files: pass --generate to write the data set",
+                args.data.display()
+            );
         }
         eprintln!("writing the data set into {}", args.data.display());
         data.write(&args.data).context("writing the data set")?;
@@ -56,7 +59,9 @@ fn main() -> Result<()> {
     let session = Session::builder().master(master).app_name("wordcount").get_or_create()?;
     let (checkpoint, temporary) = match &args.checkpoint {
         Some(dir) => (dir.clone(), false),
-        None => (std::env::temp_dir().join(format!("ember-wordcount-{}", std::process::id())), true),
+        None => {
+            (std::env::temp_dir().join(format!("ember-wordcount-{}", std::process::id())), true)
+        }
     };
     if checkpoint.exists() {
         std::fs::remove_dir_all(&checkpoint).context("clearing the checkpoint")?;
@@ -145,7 +150,10 @@ fn count_words(dir: &Path) -> Result<u64> {
             continue;
         }
         let text = std::fs::read(entry.path())?;
-        words += text.split(|b| *b == b'\n').map(|l| l.split(|b| *b == b' ').filter(|w| !w.is_empty()).count() as u64).sum::<u64>();
+        words += text
+            .split(|b| *b == b'\n')
+            .map(|l| l.split(|b| *b == b' ').filter(|w| !w.is_empty()).count() as u64)
+            .sum::<u64>();
     }
     Ok(words)
 }

@@ -54,6 +54,10 @@ impl RowField for Str {
     type Ref<'a> = &'a str;
     const KIND: Kind = Kind::Utf8;
     #[inline]
+    fn write_key_row(&self, buf: &mut Vec<u8>, _: &Schema) {
+        crate::row::write_var_key_row(buf, self.as_bytes());
+    }
+    #[inline]
     fn var_size(&self) -> usize {
         round8(self.len())
     }

@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-
 use ember_state::StateError;
 use ember_state::checkpoint::CheckpointError;
 

@@ -7,7 +7,12 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
 
 fn config() -> Config {
-    Config { cases: 128, rng_seed: RngSeed::Fixed(0xE4BE), failure_persistence: None, ..Config::default() }
+    Config {
+        cases: 128,
+        rng_seed: RngSeed::Fixed(0xE4BE),
+        failure_persistence: None,
+        ..Config::default()
+    }
 }
 
 #[derive(Row, Debug, Clone, PartialEq)]
@@ -17,7 +22,9 @@ struct Reading {
     tags: Vec<String>,
 }
 
-fn round_trip<T: Data + Clone + PartialEq + std::fmt::Debug>(items: Vec<T>) -> Result<(), TestCaseError> {
+fn round_trip<T: Data + Clone + PartialEq + std::fmt::Debug>(
+    items: Vec<T>,
+) -> Result<(), TestCaseError> {
     let schema = T::schema();
     let batch = items_to_batch(&schema, &items).unwrap();
     prop_assert_eq!(batch.num_rows(), items.len());
@@ -58,4 +65,33 @@ fn tuple_columns_are_named_as_in_spark() {
     assert_eq!(names, ["_1", "_2", "_3"]);
     let names: Vec<String> = <i64>::fields().into_iter().map(|f| f.name).collect();
     assert_eq!(names, ["value"]);
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// The direct key-row writers of strings and integers write exactly what the checked row
+    /// builder writes.
+    #[test]
+    fn direct_key_rows_equal_builder_rows(s in ".{0,40}", i in any::<i64>(), j in any::<i32>()) {
+        fn both<K: ember::row::RowField>(k: &K) -> (Vec<u8>, Vec<u8>) {
+            let schema = ember::row::Schema::new(vec![ember::row::Field::new("key", K::data_type(), K::NULLABLE)]);
+            let mut direct = Vec::new();
+            k.write_key_row(&mut direct, &schema);
+            let mut built = Vec::new();
+            let mut b = ember::row::RowBuilder::begin_sized(&mut built, &schema, ember::row::FloatMode::Normalized, k.var_size());
+            k.write(&mut b, 0);
+            b.finish();
+            ember::row::Row::try_new(&direct, &schema).unwrap();
+            (direct, built)
+        }
+        let (a, b) = both(&s);
+        prop_assert_eq!(a, b);
+        let (a, b) = both(&Str::from(s.as_str()));
+        prop_assert_eq!(a, b);
+        let (a, b) = both(&i);
+        prop_assert_eq!(a, b);
+        let (a, b) = both(&j);
+        prop_assert_eq!(a, b);
+    }
 }

@@ -13,8 +13,10 @@ use std::time::{Duration, Instant};
 
 use ember::{OutputMode, Session, Str, Trigger};
 
-const WORDS: [&str; 12] =
-    ["ember", "spark", "flink", "arrow", "row", "state", "batch", "sink", "log", "kill", "crash", "again"];
+const WORDS: [&str; 12] = [
+    "ember", "spark", "flink", "arrow", "row", "state", "batch", "sink", "log", "kill", "crash",
+    "again",
+];
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("ember-kill-{name}-{}", std::process::id()));
@@ -29,7 +31,8 @@ fn write_input(dir: &Path, n: usize) {
     for line in 0..300u64 {
         let mut words = Vec::new();
         for w in 0..6u64 {
-            let h = (n as u64 * 1_000_003 + line * 7919 + w * 104_729).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let h = (n as u64 * 1_000_003 + line * 7919 + w * 104_729)
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15);
             words.push(WORDS[(h >> 59) as usize % WORDS.len()]);
         }
         text.push_str(&words.join(" "));
@@ -70,7 +73,9 @@ fn child_process_entry() {
     let Ok(spec) = std::env::var("EMBER_KILL_CHILD") else { return };
     let parts: Vec<&str> = spec.split('|').collect();
     let threads: usize = parts[3].parse().unwrap();
-    if let Err(e) = run_query(Path::new(parts[0]), Path::new(parts[1]), Path::new(parts[2]), threads) {
+    if let Err(e) =
+        run_query(Path::new(parts[0]), Path::new(parts[1]), Path::new(parts[2]), threads)
+    {
         eprintln!("child failed: {e}");
         std::process::exit(3);
     }

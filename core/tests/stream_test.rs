@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use ember::{Dataset, MemoryStream, OutputMode, Session, StreamingQuery, Str};
+use ember::{Dataset, MemoryStream, OutputMode, Session, Str, StreamingQuery};
 
 enum Action {
     AddData(Vec<&'static str>),
@@ -15,7 +15,9 @@ enum Action {
     /// The rows the last batch wrote (Update mode), sorted.
     CheckLastBatch(Vec<(&'static str, i64)>),
     StopStream,
-    StartStream { threads: usize },
+    StartStream {
+        threads: usize,
+    },
     /// The query fails with an error containing this text.
     ExpectFailure(&'static str),
     /// Makes the user function panic on the next batch (or stop panicking).
@@ -66,7 +68,8 @@ impl Harness {
     }
 
     fn start(&mut self, threads: usize) {
-        self.session = Session::builder().master(format!("local[{threads}]")).get_or_create().unwrap();
+        self.session =
+            Session::builder().master(format!("local[{threads}]")).get_or_create().unwrap();
         let q = self
             .plan(&self.session)
             .write_stream()
@@ -185,7 +188,8 @@ fn two_queries_on_one_checkpoint_are_refused() {
     let session = Session::builder().master("local[1]").get_or_create().unwrap();
     let input = MemoryStream::<i64>::new();
     let ds = ember::DataFrame::from_source(&session, input.factory()).as_::<i64>().unwrap();
-    let start = || ds.write_stream().format("noop").option("checkpointLocation", dir.display()).start();
+    let start =
+        || ds.write_stream().format("noop").option("checkpointLocation", dir.display()).start();
     let first = start().unwrap();
     let err = start().unwrap_err().to_string();
     assert!(err.contains("another query is running with checkpoint"), "{err}");

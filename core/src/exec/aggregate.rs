@@ -22,7 +22,9 @@ use super::{
 };
 use crate::data::Data;
 use crate::error::{EmberError, Result};
-use crate::row::{Field, Row, RowArena, RowField, RowWriter, Schema, hash_row, partition_of};
+use crate::row::{
+    Field, Row, RowArena, RowBuilder, RowField, RowWriter, Schema, hash_row, partition_of,
+};
 use crate::streaming::OutputMode;
 
 /// A typed aggregate function over the values of one group (Spark's `Aggregator`). The buffer
@@ -109,13 +111,26 @@ where
     }
 }
 
+/// Byte equality of two rows, a word at a time: rows are a multiple of 8 bytes long and keys
+/// are short, where a call to `memcmp` costs more than the comparison.
+#[inline]
+fn same_row(a: &[u8], b: &[u8]) -> bool {
+    let word = |w: &[u8]| u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+    a.len() == b.len()
+        && a.chunks_exact(8).zip(b.chunks_exact(8)).all(|(x, y)| word(x) == word(y))
+        && a.chunks_exact(8).remainder() == b.chunks_exact(8).remainder()
+}
+
 /// Groups of one partition: keys in a row arena, their hashes, their buffers, and an index of
-/// arena positions by hash.
+/// (hash, position, byte offset in the arena); a probe compares the hash in the index entry
+/// and reads the key's bytes straight from the arena only when the hashes are equal. Rows of
+/// one schema with equal fixed parts have equal lengths, so comparing the probe's length of
+/// bytes at the offset is exact.
 struct GroupTable<B> {
     keys: RowArena,
     hashes: Vec<u64>,
     bufs: Vec<Option<B>>,
-    index: HashTable<u32>,
+    index: HashTable<(u64, u32, u32)>,
 }
 
 impl<B> GroupTable<B> {
@@ -134,18 +149,44 @@ impl<B> GroupTable<B> {
 
     #[inline]
     fn find(&self, key: &[u8], hash: u64) -> Option<usize> {
+        let (bytes, _) = self.keys.as_parts();
         self.index
-            .find(hash, |&i| self.hashes[i as usize] == hash && self.keys.bytes(i as usize) == key)
-            .map(|&i| i as usize)
+            .find(hash, |&(h, i, at)| {
+                h == hash
+                    && if at == u32::MAX {
+                        same_row(self.keys.bytes(i as usize), key)
+                    } else {
+                        let at = at as usize;
+                        bytes.get(at..at + key.len()).is_some_and(|k| same_row(k, key))
+                    }
+            })
+            .map(|&(_, i, _)| i as usize)
     }
 
     #[inline]
     fn insert(&mut self, key: Row<'_>, hash: u64, buf: B) {
-        let i = self.keys.push(key) as u32;
+        let at = self.keys.data_len();
+        let i = self.keys.push(key);
+        self.register(i, at, hash, buf);
+    }
+
+    /// Adds a key whose row `fill` writes; returns its position.
+    #[inline]
+    fn insert_with(&mut self, hash: u64, buf: B, fill: impl FnOnce(&mut RowBuilder<'_>)) -> usize {
+        let at = self.keys.data_len();
+        let i = self.keys.push_with(fill);
+        self.register(i, at, hash, buf);
+        i
+    }
+
+    /// Indexes the key at position `i`, whose row starts at byte `at` of the arena.
+    #[inline]
+    fn register(&mut self, i: usize, at: usize, hash: u64, buf: B) {
         self.hashes.push(hash);
         self.bufs.push(Some(buf));
-        let hashes = &self.hashes;
-        self.index.insert_unique(hash, i, |&j| hashes[j as usize]);
+        // Past 4 GiB of keys the offset does not fit: such entries are compared the slow way.
+        let at = u32::try_from(at).unwrap_or(u32::MAX);
+        self.index.insert_unique(hash, (hash, i as u32, at), |&(h, _, _)| h);
     }
 
     #[inline]
@@ -209,25 +250,33 @@ where
         self.key_schema.fingerprint().rotate_left(1) ^ self.buf_schema.fingerprint()
     }
 
-    /// Pre-aggregates one chunk's values into one table per state partition.
-    fn pre_aggregate(&self, items: Vec<V>, partitions: usize) -> Vec<GroupTable<A::Buf>> {
-        let mut tables: Vec<GroupTable<A::Buf>> =
-            (0..partitions).map(|_| GroupTable::new(self.key_schema.clone())).collect();
-        let mut writer = RowWriter::for_keys();
+    /// Pre-aggregates values into `tables`, one per state partition. A key's row is written
+    /// into `scratch` for hashing and probing; only a new key goes through the checked row
+    /// builder into the table's arena.
+    fn pre_aggregate(
+        &self,
+        tables: &mut [GroupTable<A::Buf>],
+        scratch: &mut Vec<u8>,
+        items: Vec<V>,
+    ) {
+        let partitions = tables.len();
         for value in items {
             let key = (self.key_fn)(&value);
-            let row = writer.write(&self.key_schema, |b| {
-                b.reserve_var(key.var_size());
-                key.write(b, 0);
-            });
-            let hash = hash_row(row.bytes());
+            scratch.clear();
+            key.write_key_row(scratch, &self.key_schema);
+            let hash = hash_row(scratch);
             let table = &mut tables[partition_of(hash, partitions)];
-            match table.find(row.bytes(), hash) {
+            match table.find(scratch, hash) {
                 Some(i) => table.update(i, |buf| self.agg.reduce(buf, value)),
-                None => table.insert(row, hash, self.agg.init(value)),
+                None => {
+                    let i = table.insert_with(hash, self.agg.init(value), |b| {
+                        b.reserve_var(key.var_size());
+                        key.write(b, 0);
+                    });
+                    debug_assert_eq!(table.keys.bytes(i), &scratch[..], "key row encodings differ");
+                }
             }
         }
-        tables
     }
 
     /// Merges one partition's pre-aggregated tables with its state; returns the output rows
@@ -339,12 +388,20 @@ where
         input: &[crate::RecordBatch],
     ) -> Result<Vec<(K, A::Out)>> {
         let partitions = ctx.state.num_partitions();
-        let per_chunk =
-            self.scan.for_each_chunk(ctx, input, |items| self.pre_aggregate(items, partitions))?;
+        let per_chunk = self.scan.fold_chunks(
+            ctx,
+            input,
+            || {
+                let tables: Vec<GroupTable<A::Buf>> =
+                    (0..partitions).map(|_| GroupTable::new(self.key_schema.clone())).collect();
+                (tables, Vec::new())
+            },
+            |(tables, writer), items| self.pre_aggregate(tables, writer, items),
+        )?;
         // Shuffle: partition p's tables from every chunk.
         let mut per_partition: Vec<Vec<GroupTable<A::Buf>>> =
             (0..partitions).map(|_| Vec::with_capacity(per_chunk.len())).collect();
-        for tables in per_chunk {
+        for (tables, _) in per_chunk {
             for (p, table) in tables.into_iter().enumerate() {
                 if table.len() > 0 {
                     per_partition[p].push(table);

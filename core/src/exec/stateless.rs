@@ -22,23 +22,36 @@ pub struct ScanExec<T> {
     pub(crate) metrics: ExecMetrics,
 }
 
+/// Rows of input the pipeline runs on at a time: small enough that the stages' intermediate
+/// vectors stay in cache, large enough that the per-stage dynamic call does not matter.
+const PIPELINE_ROWS: usize = 1024;
+
 impl<T: Send> ScanExec<T> {
-    /// Runs the pipeline on every chunk of `input` and calls `consume` with each chunk's
-    /// output, in parallel; returns the consumers' results in chunk order.
-    pub(crate) fn for_each_chunk<R: Send>(
+    /// Runs the pipeline over every chunk of `input`, in parallel: each task folds the
+    /// elements of its chunk, [`PIPELINE_ROWS`] input rows at a time, into an accumulator
+    /// made by `init`. Returns the accumulators in chunk order.
+    pub(crate) fn fold_chunks<A: Send>(
         &self,
         ctx: &ExecContext<'_>,
         input: &[RecordBatch],
-        consume: impl Fn(Vec<T>) -> R + Sync + Send,
-    ) -> Result<Vec<R>> {
+        init: impl Fn() -> A + Sync + Send,
+        fold: impl Fn(&mut A, Vec<T>) + Sync + Send,
+    ) -> Result<Vec<A>> {
         let chunks = super::chunks(input, ctx.pool.current_num_threads());
         ctx.pool.install(|| {
             chunks
                 .par_iter()
                 .map(|chunk| {
-                    let items = (self.pipeline)(chunk)?;
-                    self.metrics.add_output(items.len());
-                    Ok(consume(items))
+                    let mut acc = init();
+                    let mut offset = 0;
+                    while offset < chunk.num_rows() {
+                        let len = PIPELINE_ROWS.min(chunk.num_rows() - offset);
+                        let items = (self.pipeline)(&chunk.slice(offset, len))?;
+                        self.metrics.add_output(items.len());
+                        fold(&mut acc, items);
+                        offset += len;
+                    }
+                    Ok(acc)
                 })
                 .collect()
         })
@@ -47,7 +60,7 @@ impl<T: Send> ScanExec<T> {
 
 impl<T: Send + Sync> BatchExec<T> for ScanExec<T> {
     fn execute(&self, ctx: &mut ExecContext<'_>, input: &[RecordBatch]) -> Result<Vec<T>> {
-        let parts = self.for_each_chunk(ctx, input, |items| items)?;
+        let parts = self.fold_chunks(ctx, input, Vec::new, |acc, items| acc.extend(items))?;
         Ok(parts.into_iter().flatten().collect())
     }
 

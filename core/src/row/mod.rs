@@ -15,6 +15,7 @@ mod view;
 mod writer;
 
 pub use arena::RowArena;
+pub(crate) use encode::write_var_key_row;
 pub use encode::{RowField, RowType, RowView, TypedList, check_schema};
 pub use error::RowError;
 pub use hash::{ROW_FORMAT_VERSION, ROW_HASH_SEED, hash_row, partition_of};
