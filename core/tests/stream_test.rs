@@ -198,3 +198,64 @@ fn two_queries_on_one_checkpoint_are_refused() {
     again.stop();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Waits (real time, generously) until `query` has reported `n` batches; false on timeout.
+fn wait_for_batches(query: &StreamingQuery, n: usize) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        if query.recent_progress().len() >= n {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    false
+}
+
+#[test]
+fn processing_time_trigger_fires_only_when_the_clock_advances() {
+    let session = Session::builder().master("local[2]").get_or_create().unwrap();
+    let input = MemoryStream::<Str>::new();
+    let clock = ember::streaming::ManualClock::new(1_000_000);
+    let query = ember::DataFrame::from_source(&session, input.factory())
+        .as_::<Str>()
+        .unwrap()
+        .group_by_key(|w: &Str| w.clone())
+        .count()
+        .write_stream()
+        .output_mode(OutputMode::Complete)
+        .format("memory")
+        .query_name("clocked")
+        .trigger(ember::Trigger::ProcessingTime(std::time::Duration::from_secs(10)))
+        .clock(Arc::new(clock.clone()))
+        .start()
+        .unwrap();
+    // The first tick is at start and finds nothing to read.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while query.status().message != "Waiting for data to arrive" {
+        assert!(std::time::Instant::now() < deadline, "the first trigger never ran");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    input.add_data(["a".into(), "b".into()]).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert!(query.recent_progress().is_empty(), "no batch before the clock reaches the next tick");
+    clock.advance(10_000);
+    assert!(wait_for_batches(&query, 1));
+    input.add_data(["a".into()]).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert_eq!(query.recent_progress().len(), 1, "the next tick has not come");
+    clock.advance(9_999);
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert_eq!(query.recent_progress().len(), 1, "one millisecond early");
+    clock.advance(1);
+    assert!(wait_for_batches(&query, 2));
+    let progress = query.recent_progress();
+    assert_eq!(progress[0].num_input_rows, 2);
+    assert_eq!(progress[1].num_input_rows, 1);
+    // Batch timestamps come from the query's clock.
+    // 1,000,000 ms + 20,000 ms = 00:17:00 after the epoch.
+    assert_eq!(progress[1].timestamp, "1970-01-01T00:17:00.000Z");
+    let mut rows = session.table("clocked").unwrap().collect::<(Str, i64)>().unwrap();
+    rows.sort();
+    assert_eq!(rows, vec![(Str::from("a"), 2), (Str::from("b"), 1)]);
+    query.stop();
+}

@@ -7,7 +7,7 @@ use std::fs::File;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use arrow_array::RecordBatch;
 use ember_state::checkpoint::{
@@ -78,6 +78,7 @@ pub(crate) struct QuerySpec {
     pub(crate) pool: Arc<rayon::ThreadPool>,
     pub(crate) num_partitions: usize,
     pub(crate) tables: crate::sink::MemoryTables,
+    pub(crate) clock: Arc<dyn super::Clock>,
 }
 
 /// Where the loop goes on from.
@@ -99,10 +100,6 @@ struct QueryRun {
     pos: Position,
     last_trigger_start: Option<Instant>,
     _lock: File,
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 fn iso_timestamp(ms: i64) -> String {
@@ -231,20 +228,22 @@ pub(crate) fn start(mut spec: QuerySpec) -> Result<StreamingQuery> {
 
 impl QueryRun {
     fn run_loop(&mut self) -> Result<()> {
-        let mut next_tick = Instant::now();
+        let mut next_tick = self.spec.clock.now_ms();
         loop {
             if self.shared.stop_requested() {
                 return Ok(());
             }
             if let Trigger::ProcessingTime(interval) = self.spec.trigger {
-                let now = Instant::now();
+                let now = self.spec.clock.now_ms();
                 if now < next_tick {
-                    self.shared.sleep(next_tick - now);
+                    // Wake at least every poll delay to see a stop request.
+                    self.spec.clock.wait_until(next_tick, POLL_DELAY);
                     continue;
                 }
                 // Skip the ticks a long batch missed.
+                let interval = (interval.as_millis() as i64).max(1);
                 while next_tick <= now {
-                    next_tick += interval.max(Duration::from_millis(1));
+                    next_tick += interval;
                 }
             }
             let ran = self.trigger()?;
@@ -263,7 +262,7 @@ impl QueryRun {
     /// One trigger: runs a batch if there is data (or a logged batch to re-run).
     fn trigger(&mut self) -> Result<bool> {
         let trigger_start = Instant::now();
-        let timestamp_ms = now_ms();
+        let timestamp_ms = self.spec.clock.now_ms();
         self.shared.set_status("Getting offsets from sources", false, true);
         let mut durations = DurationMs::default();
         let (end, logged) = match self.pos.rerun.take() {

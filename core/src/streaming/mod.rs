@@ -1,6 +1,7 @@
 //! Streaming queries: the writer that starts them, the handle that controls them, the
 //! micro-batch loop that runs them, output modes, triggers and progress reports.
 
+mod clock;
 mod execution;
 mod progress;
 mod query;
@@ -8,6 +9,7 @@ mod writer;
 
 use std::time::Duration;
 
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use progress::{
     DurationMs, SinkProgress, SourceProgress, StateOperatorProgress, StreamingQueryProgress,
 };

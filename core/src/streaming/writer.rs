@@ -7,7 +7,7 @@ use std::sync::Arc;
 use arrow_array::RecordBatch;
 
 use super::execution::{self, QuerySpec, TypedPlan};
-use super::{OutputMode, StreamingQuery, Trigger};
+use super::{Clock, OutputMode, StreamingQuery, SystemClock, Trigger};
 use crate::data::Data;
 use crate::dataset::Dataset;
 use crate::error::{EmberError, Result};
@@ -24,6 +24,7 @@ pub struct DataStreamWriter<T> {
     trigger: Trigger,
     query_name: Option<String>,
     foreach: Option<BatchFn>,
+    clock: Arc<dyn Clock>,
 }
 
 impl<T: Data> DataStreamWriter<T> {
@@ -36,6 +37,7 @@ impl<T: Data> DataStreamWriter<T> {
             trigger: Trigger::default(),
             query_name: None,
             foreach: None,
+            clock: Arc::new(SystemClock),
         }
     }
 
@@ -66,6 +68,13 @@ impl<T: Data> DataStreamWriter<T> {
     /// The query's name: the memory sink's table, and unique among active queries.
     pub fn query_name(mut self, name: &str) -> Self {
         self.query_name = Some(name.to_owned());
+        self
+    }
+
+    /// The clock processing-time triggers and batch timestamps follow (default: the system
+    /// clock); tests pass a [`ManualClock`](super::ManualClock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -170,6 +179,7 @@ impl<T: Data> DataStreamWriter<T> {
             pool: session.pool().clone(),
             num_partitions: session.shuffle_partitions(),
             tables: session.tables().clone(),
+            clock: self.clock.clone(),
         };
         let query = execution::start(spec)?;
         session.streams().add(query.clone());
