@@ -24,6 +24,7 @@
 
 pub mod data;
 pub mod dataset;
+mod dirlock;
 pub mod error;
 pub mod exec;
 pub mod options;

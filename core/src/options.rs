@@ -19,6 +19,15 @@ impl Options {
         Options::default()
     }
 
+    /// Options from `(key, value)` pairs.
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Options {
+        let mut options = Options::new();
+        for (k, v) in pairs {
+            options.set(k, *v);
+        }
+        options
+    }
+
     /// Sets `key` (case-insensitive) to `value`.
     pub fn set(&mut self, key: &str, value: impl Into<String>) {
         self.values.insert(key.to_ascii_lowercase(), value.into());

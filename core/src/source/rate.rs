@@ -305,11 +305,7 @@ mod tests {
     use super::*;
 
     fn options(pairs: &[(&str, &str)]) -> Options {
-        let mut options = Options::new();
-        for (k, v) in pairs {
-            options.set(k, *v);
-        }
-        options
+        Options::from_pairs(pairs)
     }
 
     fn temp_dir(name: &str) -> PathBuf {

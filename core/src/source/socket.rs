@@ -392,11 +392,7 @@ mod tests {
     use super::*;
 
     fn options(pairs: &[(&str, &str)]) -> Options {
-        let mut options = Options::new();
-        for (k, v) in pairs {
-            options.set(k, *v);
-        }
-        options
+        Options::from_pairs(pairs)
     }
 
     fn ctx() -> SourceContext {

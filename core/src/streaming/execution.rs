@@ -118,24 +118,14 @@ fn elapsed_ms(since: Instant) -> f64 {
 /// problem found here is an error of `start()`.
 pub(crate) fn start(mut spec: QuerySpec) -> Result<StreamingQuery> {
     std::fs::create_dir_all(&spec.checkpoint).map_err(|e| EmberError::io(&spec.checkpoint, e))?;
-    let lock_path = spec.checkpoint.join(".lock");
-    let lock = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| EmberError::io(&lock_path, e))?;
-    match lock.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            return Err(EmberError::config(format!(
-                "another query is running with checkpoint {}: two queries cannot share a \
-                 checkpoint location",
-                spec.checkpoint.display()
-            )));
-        }
-        Err(std::fs::TryLockError::Error(e)) => return Err(EmberError::io(&lock_path, e)),
-    }
+    let checkpoint = spec.checkpoint.clone();
+    let lock = crate::dirlock::lock_dir(&checkpoint, || {
+        format!(
+            "another query is running with checkpoint {}: two queries cannot share a \
+             checkpoint location",
+            checkpoint.display()
+        )
+    })?;
     let ckpt = Checkpoint::open_dir(&spec.checkpoint)?;
     let id: QueryId = ckpt.query_id(None)?;
     let configured =

@@ -374,24 +374,14 @@ impl Sink for FileSink {
         let meta = self.config.path.join(METADATA_DIR);
         // Creates <path> and <path>/_ember_metadata durably, and sweeps dead temporary files.
         let store = FsLogStore::open(&meta)?;
-        let lock_path = meta.join(".lock");
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| EmberError::io(&lock_path, e))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(EmberError::config(format!(
-                    "another query is writing to {}: two queries cannot share a file sink \
-                     output path",
-                    self.config.path.display()
-                )));
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(EmberError::io(&lock_path, e)),
-        }
+        let output = self.config.path.clone();
+        let lock = crate::dirlock::lock_dir(&meta, || {
+            format!(
+                "another query is writing to {}: two queries cannot share a file sink output \
+                 path",
+                output.display()
+            )
+        })?;
         self.started = Some(Started { store, _lock: lock });
         self.last = None;
         Ok(())
