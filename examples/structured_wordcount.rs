@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
-use ember::{OutputMode, Session, Str, Trigger};
+use ember::{OutputMode, Session, Str, Trigger, split};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -67,7 +67,7 @@ fn main() -> Result<()> {
     };
     let lines = source.load()?.as_::<Str>()?;
     let words = lines
-        .flat_map(|line: Str| line.split(' ').map(Str::from).collect::<Vec<_>>())
+        .flat_map(|line: Str| split(line, ' '))
         .map(|word| (word, 1))
         .group_by_key(|pair: &(Str, i32)| pair.0.clone())
         .count();

@@ -75,7 +75,7 @@ fn main() -> Result<()> {
         .load()?
         .as_::<Str>()?;
     let counts = lines
-        .flat_map(|line: Str| line.split(' ').map(Str::from).collect::<Vec<_>>())
+        .flat_map(|line: Str| ember::split(line, ' '))
         .map(|word| (word, 1i64))
         .group_by_key(|pair: &(Str, i64)| pair.0.clone())
         .count();

@@ -78,6 +78,45 @@ impl RowField for Str {
     }
 }
 
+/// The pieces of `text` between the occurrences of `sep`, as [`Str`]s, like `str::split`
+/// (empty pieces included). The iterator owns `text`, so a `flat_map` closure can return it
+/// without collecting the pieces first: `.flat_map(|line: Str| split(line, ' '))`.
+pub fn split(text: Str, sep: char) -> Split {
+    Split { text, sep, at: 0, done: false }
+}
+
+/// The iterator [`split`] returns.
+#[derive(Debug, Clone)]
+pub struct Split {
+    text: Str,
+    sep: char,
+    at: usize,
+    done: bool,
+}
+
+impl Iterator for Split {
+    type Item = Str;
+
+    #[inline]
+    fn next(&mut self) -> Option<Str> {
+        if self.done {
+            return None;
+        }
+        let rest = &self.text[self.at..];
+        match rest.find(self.sep) {
+            Some(i) => {
+                let piece = Str::new(&rest[..i]);
+                self.at += i + self.sep.len_utf8();
+                Some(piece)
+            }
+            None => {
+                self.done = true;
+                Some(Str::new(rest))
+            }
+        }
+    }
+}
+
 /// A timestamp: microseconds since 1970-01-01T00:00:00Z (Spark's `TimestampType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Timestamp(pub i64);

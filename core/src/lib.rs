@@ -1,7 +1,7 @@
 //! Ember: a micro-batch stream-processing engine on binary rows and Arrow columnar batches.
 //!
 //! ```no_run
-//! use ember::{OutputMode, Session, Str};
+//! use ember::{OutputMode, Session, Str, split};
 //! # fn main() -> ember::Result<()> {
 //! let session = Session::builder().master("local[*]").app_name("wordcount").get_or_create()?;
 //! let lines = session
@@ -12,7 +12,7 @@
 //!     .load()?
 //!     .as_::<Str>()?;
 //! let words = lines
-//!     .flat_map(|line: Str| line.split(' ').map(Str::from).collect::<Vec<_>>())
+//!     .flat_map(|line: Str| split(line, ' '))
 //!     .map(|word| (word, 1))
 //!     .group_by_key(|pair: &(Str, i32)| pair.0.clone())
 //!     .count();
@@ -36,7 +36,7 @@ pub mod source;
 pub mod streaming;
 
 pub use arrow_array::RecordBatch;
-pub use data::{Data, Date, Str, Timestamp};
+pub use data::{Data, Date, Str, Timestamp, split};
 pub use dataset::{Dataset, KeyValueGroupedDataset};
 pub use ember_derive::Row;
 pub use error::{EmberError, Result};

@@ -87,6 +87,17 @@ impl DataFrame {
                 std::any::type_name::<T>()
             )));
         }
+        // A column that may hold nulls needs an `Option` to land in.
+        for (have, want) in schema.fields().iter().zip(wanted.fields()) {
+            if have.nullable && !want.nullable {
+                return Err(EmberError::analysis(format!(
+                    "cannot read rows of {schema} as {}: column '{}' may be null, so its \
+                     field must be an Option",
+                    std::any::type_name::<T>(),
+                    have.name
+                )));
+            }
+        }
         Ok(Dataset::scan(self.session.clone(), self.factory.clone(), wanted))
     }
 }

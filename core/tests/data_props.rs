@@ -95,3 +95,15 @@ proptest! {
         prop_assert_eq!(a, b);
     }
 }
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// `split` gives the pieces `str::split` gives.
+    #[test]
+    fn split_matches_str_split(text in "[a b,é]{0,30}", sep in prop::sample::select(vec![' ', ',', 'é'])) {
+        let ours: Vec<String> = ember::split(Str::from(text.as_str()), sep).map(|s| s.to_string()).collect();
+        let std: Vec<String> = text.split(sep).map(str::to_owned).collect();
+        prop_assert_eq!(ours, std);
+    }
+}

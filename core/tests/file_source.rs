@@ -351,6 +351,12 @@ fn bad_options_fail_at_load() {
     let df = session.read_stream().format("csv").option("path", "/d").option("schema", PERSON);
     let e = df.load().unwrap().as_::<(Option<Str>, Option<i64>)>().err().unwrap();
     assert!(e.to_string().contains("cannot read rows"), "{e}");
+    // A nullable csv column cannot be read into a field that has no room for null.
+    let df = session.read_stream().format("csv").option("path", "/d").option("schema", "n BIGINT");
+    let e = df.load().unwrap().as_::<i64>().err().unwrap().to_string();
+    assert!(e.contains("column 'n' may be null, so its field must be an Option"), "{e}");
+    let df = session.read_stream().format("csv").option("path", "/d").option("schema", "n BIGINT");
+    df.load().unwrap().as_::<Option<i64>>().unwrap();
 }
 
 #[test]
