@@ -323,3 +323,32 @@ fn generator_replays_the_same_lines_for_the_same_offsets() {
     assert_eq!(first.len(), 500);
     assert_eq!(first, run());
 }
+
+#[test]
+fn rate_rows_through_the_engine_as_typed_timestamps() {
+    let session = session();
+    let ds = session
+        .read_stream()
+        .format("rate")
+        .option("rowsPerSecond", 2000)
+        .load()
+        .unwrap()
+        .as_::<(ember::Timestamp, i64)>()
+        .unwrap();
+    let q = ds.write_stream().format("memory").query_name("rate_typed").start().unwrap();
+    let deadline = Instant::now() + PATIENCE;
+    while q.recent_progress().iter().map(|p| p.num_input_rows).sum::<u64>() < 200 {
+        assert!(Instant::now() < deadline, "the rate source produced too few rows");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    q.stop();
+    let mut rows =
+        session.table("rate_typed").unwrap().collect::<(ember::Timestamp, i64)>().unwrap();
+    rows.sort_by_key(|r| r.1);
+    let values: Vec<i64> = rows.iter().map(|r| r.1).collect();
+    assert_eq!(values, (0..values.len() as i64).collect::<Vec<_>>(), "consecutive values from 0");
+    // Value i is stamped start + i / rowsPerSecond: 500 µs apart.
+    for pair in rows.windows(2) {
+        assert_eq!(pair[1].0.0 - pair[0].0.0, 500, "{pair:?}");
+    }
+}
