@@ -88,3 +88,59 @@ fn complete_mode_without_aggregation_is_refused_at_start() {
     let msg = agg.write_stream().format("memory").query_name("x").start().unwrap_err().to_string();
     assert!(msg.contains("Append output mode not supported"), "{msg}");
 }
+
+#[test]
+fn a_second_aggregation_and_unknown_formats_are_refused_naming_them() {
+    let session = session();
+    let input = MemoryStream::<i64>::new();
+    let ds = ember::DataFrame::from_source(&session, input.factory()).as_::<i64>().unwrap();
+    let twice = ds.group_by_key(|v: &i64| *v).count().group_by_key(|p: &(i64, i64)| p.1).count();
+    let msg = twice
+        .write_stream()
+        .output_mode(OutputMode::Complete)
+        .format("memory")
+        .query_name("twice")
+        .start()
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("Multiple streaming aggregations are not supported"), "{msg}");
+
+    let msg = session.read_stream().format("kafkaa").load().unwrap_err().to_string();
+    assert!(msg.starts_with("unknown source format 'kafkaa'; known formats: text"), "{msg}");
+    let msg = ds.write_stream().format("parquet").start().unwrap_err().to_string();
+    assert!(msg.starts_with("unknown sink format 'parquet'; known formats: console"), "{msg}");
+    let msg = ds.write_stream().format("memory").start().unwrap_err().to_string();
+    assert_eq!(msg, "queryName must be specified for memory sink");
+    let msg =
+        ds.write_stream().format("json").option("path", "/tmp/x").start().unwrap_err().to_string();
+    assert!(msg.starts_with("checkpointLocation must be specified"), "{msg}");
+}
+
+#[test]
+fn explain_shows_the_logical_and_the_physical_plan() {
+    let session = session();
+    let input = MemoryStream::<Str>::new();
+    let ds = ember::DataFrame::from_source(&session, input.factory()).as_::<Str>().unwrap();
+    let plan = ds
+        .flat_map(|l: Str| ember::split(l, ' '))
+        .filter(|w: &Str| !w.is_empty())
+        .group_by_key(|w: &Str| w.clone())
+        .count()
+        .explain_string();
+    let expected_order = [
+        "== Logical Plan ==",
+        "Aggregate [key] count(1)",
+        "Filter",
+        "FlatMapElements",
+        "StreamingRelation MemoryStream",
+        "== Physical Plan ==",
+        "AggregateExec: count(1) by key",
+        "ScanExec: MemoryStream [FlatMapElements -> Filter]",
+    ];
+    let mut at = 0;
+    for needle in expected_order {
+        let found =
+            plan[at..].find(needle).unwrap_or_else(|| panic!("{needle} missing in\n{plan}"));
+        at += found + needle.len();
+    }
+}
