@@ -379,3 +379,45 @@ fn a_missing_directory_fails_at_start_naming_it() {
 
 /// A format, its options, and a part of the error they cause.
 type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+
+#[test]
+fn available_now_reads_the_files_present_at_start_only() {
+    let dirs = Dirs::new("available-now");
+    dirs.write("a.txt", "x\n", 1);
+    dirs.write("b.txt", "y\n", 2);
+    let run = |session: &Session, add_during_run: bool| {
+        let data = dirs.data();
+        let adder = dirs.root.join("data");
+        session
+            .read_stream()
+            .format("text")
+            .option("path", &data)
+            .option("maxFilesPerTrigger", 1)
+            .load()
+            .unwrap()
+            .as_::<Str>()
+            .unwrap()
+            .write_stream()
+            .option("checkpointLocation", dirs.ckpt())
+            .trigger(Trigger::AvailableNow)
+            .foreach_batch(move |batch, _| {
+                if add_during_run && batch == 0 {
+                    std::fs::write(adder.join("c.txt"), "z\n").unwrap();
+                }
+                Ok(())
+            })
+            .start()
+            .unwrap()
+    };
+    let session = Session::builder().master("local[1]").get_or_create().unwrap();
+    let q = run(&session, true);
+    q.await_termination().unwrap();
+    // c.txt arrived during the run: it waits for the next start.
+    assert_eq!(q.recent_progress().len(), 2, "a.txt and b.txt, one per batch");
+    let q = run(&session, false);
+    q.await_termination().unwrap();
+    let progress = q.recent_progress();
+    assert_eq!(progress.len(), 1, "the next run reads c.txt");
+    assert_eq!(progress[0].batch_id, 2);
+    assert_eq!(progress[0].num_input_rows, 1);
+}

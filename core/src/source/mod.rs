@@ -49,6 +49,13 @@ pub trait Source: Send {
         start: Option<&SourceOffset>,
         end: &SourceOffset,
     ) -> Result<Vec<RecordBatch>>;
+    /// The query runs with `Trigger::AvailableNow`: fix the end of the data it processes to
+    /// what is available now (Spark's `prepareForTriggerAvailableNow`); data arriving later
+    /// waits for the next start. Called once, after [`start`](Self::start). The default keeps
+    /// reading until a trigger finds nothing new.
+    fn prepare_for_available_now(&mut self) -> Result<()> {
+        Ok(())
+    }
     /// Batches up to `end` are committed: data before it will never be asked for again.
     fn commit(&mut self, _end: &SourceOffset) -> Result<()> {
         Ok(())

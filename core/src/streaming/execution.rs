@@ -166,6 +166,9 @@ pub(crate) fn start(mut spec: QuerySpec) -> Result<StreamingQuery> {
         }
     };
     spec.source.start(&SourceContext { checkpoint_dir: ckpt.source_dir(0) })?;
+    if spec.trigger == Trigger::AvailableNow {
+        spec.source.prepare_for_available_now()?;
+    }
     spec.sink.start(&SinkContext {
         query_name: spec.name.clone(),
         mode: spec.mode,

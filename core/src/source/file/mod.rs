@@ -22,7 +22,9 @@
 //! millisecond, name), oldest first — newest first with `latestFirst` (the reverse order) —
 //! and the first `maxFilesPerTrigger` form the next log entry. A file is read once, whatever
 //! happens to its modification time later; one appearing with an older time than files
-//! already read is still new.
+//! already read is still new. Under `Trigger::AvailableNow` the files present when the query
+//! starts are the last ones it reads (in as many batches as `maxFilesPerTrigger` needs);
+//! files arriving during the run wait for the next start, as in Spark.
 //!
 //! # Offsets and the seen-files log
 //!
@@ -58,6 +60,7 @@ mod log;
 mod schema;
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
@@ -270,7 +273,7 @@ impl SourceFactory for FileFactory {
         self.config.description()
     }
     fn create(&self) -> Result<Box<dyn Source>> {
-        Ok(Box::new(FileSource { config: self.config.clone(), log: None }))
+        Ok(Box::new(FileSource { config: self.config.clone(), log: None, available_now: None }))
     }
 }
 
@@ -279,6 +282,9 @@ struct FileSource {
     config: Arc<Config>,
     /// Opened by `start`.
     log: Option<FileLog>,
+    /// Under `Trigger::AvailableNow`: the only files this run may add, those present when it
+    /// started.
+    available_now: Option<HashSet<String>>,
 }
 
 /// The offset of log entry `id`.
@@ -360,12 +366,21 @@ impl Source for FileSource {
             // Written by a run that died before the engine logged the batch: reuse it.
             return Ok(Some(offset_of(next)));
         }
-        let files = new_files(&self.config, log, next)?;
+        let files =
+            new_files(&self.config, log, next, self.config.max_files, self.available_now.as_ref())?;
         if files.is_empty() {
             return Ok(start.cloned());
         }
         log.add(next, files)?;
         Ok(Some(offset_of(next)))
+    }
+
+    fn prepare_for_available_now(&mut self) -> Result<()> {
+        let log = self.log()?;
+        let next = log.last().map_or(0, |last| last + 1);
+        let present = new_files(&self.config, log, next, None, None)?;
+        self.available_now = Some(present.into_iter().map(|f| f.path).collect());
+        Ok(())
     }
 
     fn get_batch(
@@ -397,16 +412,26 @@ impl Source for FileSource {
     }
 }
 
-/// The files of the directory not in the log, in reading order, at most
-/// `maxFilesPerTrigger`.
-fn new_files(config: &Config, log: &FileLog, next: u64) -> Result<Vec<LoggedFile>> {
+/// The files of the directory not in the log (and in `allowed`, if given), in reading order,
+/// at most `limit`.
+fn new_files(
+    config: &Config,
+    log: &FileLog,
+    next: u64,
+    limit: Option<usize>,
+    allowed: Option<&HashSet<String>>,
+) -> Result<Vec<LoggedFile>> {
     let dir = &config.dir;
     let entries = std::fs::read_dir(dir).map_err(|e| EmberError::io(dir, e))?;
     let mut found: Vec<(i64, String)> = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| EmberError::io(dir, e))?;
         let Ok(name) = entry.file_name().into_string() else { continue };
-        if name.starts_with('.') || name.starts_with('_') || log.contains(&name) {
+        if name.starts_with('.')
+            || name.starts_with('_')
+            || log.contains(&name)
+            || allowed.is_some_and(|a| !a.contains(&name))
+        {
             continue;
         }
         // Follows symbolic links; a file gone since the listing is skipped.
@@ -424,7 +449,7 @@ fn new_files(config: &Config, log: &FileLog, next: u64) -> Result<Vec<LoggedFile
     if config.latest_first {
         found.reverse();
     }
-    found.truncate(config.max_files.unwrap_or(usize::MAX));
+    found.truncate(limit.unwrap_or(usize::MAX));
     Ok(found
         .into_iter()
         .map(|(timestamp, path)| LoggedFile { path, timestamp, batch_id: next })
