@@ -126,7 +126,15 @@ impl<T: Data> Dataset<T> {
         &self,
         f: impl Fn(T) -> I + Send + Sync + 'static,
     ) -> Dataset<U> {
-        self.stage("FlatMapElements", move |items: Vec<T>| items.into_iter().flat_map(&f).collect())
+        self.stage("FlatMapElements", move |items: Vec<T>| {
+            // At least one output per input is the common case (words per line): one
+            // allocation up front instead of a doubling series.
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                out.extend(f(item));
+            }
+            out
+        })
     }
 
     /// The elements for which `f` is true.
