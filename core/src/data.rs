@@ -44,10 +44,15 @@ pub trait Data: Sized + Send + Sync + 'static {
     /// The elements of `batch`, whose columns match `schema` (`Self::schema()`). Through rows;
     /// string types read their Arrow buffers directly.
     fn from_batch(schema: &Arc<Schema>, batch: &RecordBatch) -> Result<Vec<Self>> {
-        let mut arena = RowArena::new(schema.clone());
-        append_batch(&mut arena, batch)?;
-        Ok(arena.iter().map(|row| Self::read(&row)).collect())
+        items_from_rows(schema, batch)
     }
+}
+
+/// The elements of `batch` (columns matching `schema`), read through binary rows.
+pub fn items_from_rows<T: Data>(schema: &Arc<Schema>, batch: &RecordBatch) -> Result<Vec<T>> {
+    let mut arena = RowArena::new(schema.clone());
+    append_batch(&mut arena, batch)?;
+    Ok(arena.iter().map(|row| T::read(&row)).collect())
 }
 
 impl RowField for Str {
@@ -200,11 +205,7 @@ macro_rules! strings_from_batch {
                 Some(strings) if strings.null_count() == 0 => {
                     Ok(strings.iter().map(|s| $make(s.unwrap_or_default())).collect())
                 }
-                _ => {
-                    let mut arena = RowArena::new(schema.clone());
-                    append_batch(&mut arena, batch)?;
-                    Ok(arena.iter().map(|row| <Self as Data>::read(&row)).collect())
-                }
+                _ => items_from_rows(schema, batch),
             }
         }
     };

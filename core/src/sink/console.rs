@@ -188,6 +188,19 @@ pub fn format_timestamp(micros: i64) -> String {
     }
 }
 
+/// Microseconds since the epoch as Spark's default `timestampFormat` writes them
+/// (`yyyy-MM-dd'T'HH:mm:ss.SSSXXX` in UTC): `2024-01-01T00:00:00.000Z`, microseconds cut to
+/// milliseconds towards the past.
+pub fn format_timestamp_iso(micros: i64) -> String {
+    let millis = micros.div_euclid(1000);
+    let secs = millis.div_euclid(1000);
+    let ms = millis.rem_euclid(1000);
+    // |i64::MAX µs| is about 1.07e8 days: always an i32.
+    let days = secs.div_euclid(86_400) as i32;
+    let tod = secs.rem_euclid(86_400);
+    format!("{}T{:02}:{:02}:{:02}.{ms:03}Z", format_date(days), tod / 3600, tod / 60 % 60, tod % 60)
+}
+
 /// Howard Hinnant's days-to-civil conversion.
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 
-pub use console::{ConsoleSink, format_timestamp, format_value, show_string};
+pub use console::{ConsoleSink, format_timestamp, format_timestamp_iso, format_value, show_string};
 pub use file::{MANIFEST_VERSION, METADATA_DIR, read_committed, read_committed_batches};
 pub use memory::{MemorySink, MemoryTable, MemoryTables};
 

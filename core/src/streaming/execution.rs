@@ -102,14 +102,6 @@ struct QueryRun {
     _lock: File,
 }
 
-fn iso_timestamp(ms: i64) -> String {
-    let date = crate::sink::format_timestamp(ms * 1000);
-    let (day, time) = date.split_once(' ').unwrap_or((&date, "00:00:00"));
-    let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
-    let millis = format!("{frac:0<3}");
-    format!("{day}T{hms}.{}Z", &millis[..3])
-}
-
 fn elapsed_ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
 }
@@ -340,7 +332,7 @@ impl QueryRun {
             id: self.shared.id.clone(),
             run_id: self.shared.run_id.clone(),
             name: self.shared.name.clone(),
-            timestamp: iso_timestamp(timestamp_ms),
+            timestamp: crate::sink::format_timestamp_iso(timestamp_ms.saturating_mul(1000)),
             batch_id: batch,
             num_input_rows,
             input_rows_per_second: rate(since_last),

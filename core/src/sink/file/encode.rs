@@ -3,24 +3,16 @@
 
 use crate::error::{EmberError, Result};
 use crate::row::{DataType, Field, Value};
-use crate::sink::console::format_date;
+use crate::sink::console::{format_date, format_timestamp_iso};
 
 /// A date as Spark writes it (`dateFormat` `yyyy-MM-dd`).
 pub(super) fn date_text(days: i32) -> String {
     format_date(days)
 }
 
-/// A timestamp as Spark writes it by default (`timestampFormat`
-/// `yyyy-MM-dd'T'HH:mm:ss.SSSXXX` in UTC): `2024-01-01T00:00:00.000Z`, microseconds cut to
-/// milliseconds towards the past.
+/// A timestamp as Spark writes it by default: `2024-01-01T00:00:00.000Z`.
 pub(super) fn timestamp_text(micros: i64) -> String {
-    let millis = micros.div_euclid(1000);
-    let secs = millis.div_euclid(1000);
-    let ms = millis.rem_euclid(1000);
-    // |i64::MAX µs| is about 1.07e8 days: always an i32.
-    let days = secs.div_euclid(86_400) as i32;
-    let tod = secs.rem_euclid(86_400);
-    format!("{}T{:02}:{:02}:{:02}.{ms:03}Z", format_date(days), tod / 3600, tod / 60 % 60, tod % 60)
+    format_timestamp_iso(micros)
 }
 
 /// A finite float's shortest round-trip text (`1.0`, `0.1`, `1e-7`), a valid JSON number;
