@@ -6,6 +6,7 @@
 //! call is one per stage per chunk.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::data::Data;
 use crate::exec::{
@@ -126,13 +127,16 @@ impl<T: Data> Dataset<T> {
         &self,
         f: impl Fn(T) -> I + Send + Sync + 'static,
     ) -> Dataset<U> {
+        // Outputs per input seen in the last chunk, so the next chunk's vector is allocated
+        // once at about its final size instead of growing by doubling.
+        let fan_out = AtomicUsize::new(1);
         self.stage("FlatMapElements", move |items: Vec<T>| {
-            // At least one output per input is the common case (words per line): one
-            // allocation up front instead of a doubling series.
-            let mut out = Vec::with_capacity(items.len());
+            let inputs = items.len();
+            let mut out = Vec::with_capacity(inputs * fan_out.load(Ordering::Relaxed) + 1);
             for item in items {
                 out.extend(f(item));
             }
+            fan_out.store(out.len().div_ceil(inputs.max(1)).clamp(1, 64), Ordering::Relaxed);
             out
         })
     }

@@ -144,3 +144,48 @@ fn explain_shows_the_logical_and_the_physical_plan() {
         at += found + needle.len();
     }
 }
+
+#[test]
+fn many_keys_long_and_short_match_a_model_across_batches() {
+    // Keys from 1 to 60 bytes, many of one length sharing their first bytes, counted against a
+    // model over several batches; the flat_map closure itself runs rayon tasks, so a worker
+    // may start another chunk of the batch while one is in progress.
+    let session = session();
+    let input = MemoryStream::<Str>::new();
+    let ds = ember::DataFrame::from_source(&session, input.factory()).as_::<Str>().unwrap();
+    let words = ds
+        .flat_map(|line: Str| {
+            let (a, b) =
+                rayon::join(|| line.split(' ').map(Str::from).collect::<Vec<_>>(), || line.len());
+            assert_eq!(b, line.len());
+            a
+        })
+        .map(|w| (w, 1i64))
+        .group_by_key(|p: &(Str, i64)| p.0.clone())
+        .count();
+    let query = words
+        .write_stream()
+        .output_mode(OutputMode::Complete)
+        .format("memory")
+        .query_name("wc_many_keys")
+        .start()
+        .unwrap();
+    let mut model: BTreeMap<String, i64> = BTreeMap::new();
+    for batch in 0..4u64 {
+        let lines: Vec<Str> = (0..3000u64)
+            .map(|i| {
+                let n = (i * 7919 + batch * 104_729) % 1500;
+                let word = format!("{}{n}", "k".repeat((n % 57) as usize));
+                let other = format!("short{}", n % 13);
+                *model.entry(word.clone()).or_default() += 1;
+                *model.entry(other.clone()).or_default() += 1;
+                Str::from(format!("{word} {other}"))
+            })
+            .collect();
+        input.add_data(lines).unwrap();
+        query.process_all_available().unwrap();
+        assert_eq!(counts(&session, "wc_many_keys"), model, "after batch {batch}");
+    }
+    query.stop();
+    assert!(query.exception().is_none());
+}

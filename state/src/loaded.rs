@@ -62,21 +62,6 @@ impl Loaded {
         self.snapshot.as_deref().map(Snapshot::iter)
     }
 
-    /// Whether any layer from index `from` up has an entry for `key`.
-    pub(crate) fn shadowed(&self, key: &[u8], from: usize) -> bool {
-        self.layers[from..].iter().any(|l| l.map.contains_key(key))
-    }
-
-    /// Every live entry from the layers, newest layer winning, as `(key, value)`.
-    pub(crate) fn layer_entries(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
-        self.layers.iter().enumerate().rev().flat_map(move |(i, l)| {
-            l.map.iter().filter_map(move |(k, v)| match v {
-                Some(v) if !self.shadowed(k, i + 1) => Some((&k[..], &v[..])),
-                _ => None,
-            })
-        })
-    }
-
     /// The layers merged into one map (tombstones kept only over a snapshot).
     pub(crate) fn merged_layers(&self) -> Layer {
         let mut out = Layer::default();

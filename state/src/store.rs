@@ -1,10 +1,12 @@
 //! [`StateStore`]: one open version of one (operator, partition), read and updated by one batch,
 //! then committed as the next version or aborted.
 
+use std::collections::HashSet;
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 use crate::error::Result;
-use crate::layer::{self, Layer};
+use crate::layer::{self, KeyHasher, Layer};
 use crate::loaded::Loaded;
 use crate::provider::Shared;
 
@@ -70,16 +72,30 @@ impl StateStore {
 
     /// Every live entry, in no particular order. Items are errors when a snapshot part they
     /// come from is damaged; iteration stops after the first error.
+    ///
+    /// The change layers are read newest first, each key counting where it first appears, so
+    /// the cost is one set lookup per layer entry however many layers cover a key.
     pub fn iter(&self) -> Iter<'_> {
-        let writes = &self.writes;
         let base = &*self.base;
+        let layers = std::iter::once(&self.writes).chain(base.layers.iter().rev().map(|l| &l.map));
+        let entries: usize = layers.clone().map(|l| l.len()).sum();
+        let mut seen: HashSet<&[u8], BuildHasherDefault<KeyHasher>> =
+            HashSet::with_capacity_and_hasher(entries, Default::default());
+        let mut live = Vec::with_capacity(self.writes.len());
+        for layer in layers {
+            for (k, v) in layer {
+                if seen.insert(&k[..])
+                    && let Some(v) = v
+                {
+                    live.push(Ok((&k[..], &v[..])));
+                }
+            }
+        }
         let snap = base.snapshot_iter().into_iter().flatten().filter(move |e| match e {
-            Ok((k, _)) => !writes.contains_key(*k) && !base.shadowed(k, 0),
+            Ok((k, _)) => !seen.contains(k),
             Err(_) => true,
         });
-        let over = base.layer_entries().filter(move |(k, _)| !writes.contains_key(*k)).map(Ok);
-        let own = writes.iter().filter_map(|(k, v)| v.as_ref().map(|v| Ok((&k[..], &v[..]))));
-        Iter(Box::new(snap.chain(over).chain(own)))
+        Iter(Box::new(live.into_iter().chain(snap)))
     }
 
     /// Writes this store's updates as version `version() + 1`, durably, and returns that version.

@@ -10,7 +10,7 @@
 //! produced. The updated stores are committed by the engine after the sink took the batch.
 
 use std::marker::PhantomData;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use hashbrown::HashTable;
 use rayon::prelude::*;
@@ -111,56 +111,91 @@ where
     }
 }
 
-/// Byte equality of two rows, a word at a time: rows are a multiple of 8 bytes long and keys
-/// are short, where a call to `memcmp` costs more than the comparison.
+/// Bytes of a key row kept in its group entry, so a probe of a short key compares without
+/// reading the row arena.
+const HEAD_WORDS: usize = 3;
+
+/// The first [`HEAD_WORDS`] words of a key row, zero-padded. Rows are a multiple of 8 bytes
+/// long, so two rows of one length are equal exactly when their heads and the rest are.
 #[inline]
-fn same_row(a: &[u8], b: &[u8]) -> bool {
-    let word = |w: &[u8]| u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-    a.len() == b.len()
-        && a.chunks_exact(8).zip(b.chunks_exact(8)).all(|(x, y)| word(x) == word(y))
-        && a.chunks_exact(8).remainder() == b.chunks_exact(8).remainder()
+fn head_of(row: &[u8]) -> [u64; HEAD_WORDS] {
+    let mut head = [0u64; HEAD_WORDS];
+    for (word, bytes) in head.iter_mut().zip(row.chunks_exact(8)) {
+        *word = u64::from_le_bytes([
+            bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+        ]);
+    }
+    head
 }
 
-/// Groups of one partition: keys in a row arena, their hashes, their buffers, and an index of
-/// (hash, position, byte offset in the arena); a probe compares the hash in the index entry
-/// and reads the key's bytes straight from the arena only when the hashes are equal. Rows of
-/// one schema with equal fixed parts have equal lengths, so comparing the probe's length of
-/// bytes at the offset is exact.
+/// One group: the key's pinned hash, length, head and arena offset, and its buffer.
+struct Group<B> {
+    hash: u64,
+    len: u32,
+    /// Byte offset of the key row in the arena; `u32::MAX` past 4 GiB of keys.
+    at: u32,
+    head: [u64; HEAD_WORDS],
+    buf: Option<B>,
+}
+
+/// Groups of one partition: keys as binary rows in a row arena and, in first-seen order, one
+/// [`Group`] per key with its buffer; the hash index holds positions only. A probe reads the
+/// index and the group entry, and touches the arena only for a key longer than the head. As
+/// frequent keys tend to be seen first, their entries sit together at the front.
 struct GroupTable<B> {
     keys: RowArena,
-    hashes: Vec<u64>,
-    bufs: Vec<Option<B>>,
-    index: HashTable<(u64, u32, u32)>,
+    groups: Vec<Group<B>>,
+    index: HashTable<u32>,
 }
 
 impl<B> GroupTable<B> {
     fn new(schema: Arc<Schema>) -> Self {
-        GroupTable {
-            keys: RowArena::for_keys(schema),
-            hashes: Vec::new(),
-            bufs: Vec::new(),
-            index: HashTable::new(),
-        }
+        GroupTable { keys: RowArena::for_keys(schema), groups: Vec::new(), index: HashTable::new() }
     }
 
     fn len(&self) -> usize {
-        self.hashes.len()
+        self.groups.len()
     }
 
+    /// Empties the table, keeping its memory unless it grew past [`KEEP_TABLE_KEYS`].
+    fn clear(&mut self) {
+        if self.len() > KEEP_TABLE_KEYS {
+            *self = GroupTable::new(self.keys.schema().clone());
+            return;
+        }
+        self.keys.clear();
+        self.groups.clear();
+        self.index.clear();
+    }
+
+    /// The position of the key whose row is `key` (with pinned hash `hash`).
     #[inline]
     fn find(&self, key: &[u8], hash: u64) -> Option<usize> {
-        let (bytes, _) = self.keys.as_parts();
+        let head = head_of(key);
+        let len = key.len();
+        let rest = HEAD_WORDS * 8;
         self.index
-            .find(hash, |&(h, i, at)| {
-                h == hash
-                    && if at == u32::MAX {
-                        same_row(self.keys.bytes(i as usize), key)
-                    } else {
-                        let at = at as usize;
-                        bytes.get(at..at + key.len()).is_some_and(|k| same_row(k, key))
-                    }
+            .find(hash, |&i| {
+                let g = &self.groups[i as usize];
+                g.hash == hash
+                    && g.len as usize == len
+                    && g.head == head
+                    && (len <= rest || self.rest_equal(i as usize, g.at, key))
             })
-            .map(|&(_, i, _)| i as usize)
+            .map(|&i| i as usize)
+    }
+
+    /// Whether key `i`'s row, past its head, equals `key`'s.
+    #[cold]
+    fn rest_equal(&self, i: usize, at: u32, key: &[u8]) -> bool {
+        let stored = if at == u32::MAX {
+            self.keys.bytes(i)
+        } else {
+            let (bytes, _) = self.keys.as_parts();
+            let at = at as usize;
+            bytes.get(at..at + key.len()).unwrap_or_default()
+        };
+        stored.get(HEAD_WORDS * 8..) == key.get(HEAD_WORDS * 8..)
     }
 
     #[inline]
@@ -182,16 +217,33 @@ impl<B> GroupTable<B> {
     /// Indexes the key at position `i`, whose row starts at byte `at` of the arena.
     #[inline]
     fn register(&mut self, i: usize, at: usize, hash: u64, buf: B) {
-        self.hashes.push(hash);
-        self.bufs.push(Some(buf));
-        // Past 4 GiB of keys the offset does not fit: such entries are compared the slow way.
-        let at = u32::try_from(at).unwrap_or(u32::MAX);
-        self.index.insert_unique(hash, (hash, i as u32, at), |&(h, _, _)| h);
+        let row = self.keys.bytes(i);
+        let group = Group {
+            hash,
+            len: u32::try_from(row.len()).unwrap_or(u32::MAX),
+            // Past 4 GiB of keys the offset does not fit: such keys are found by position.
+            at: u32::try_from(at).unwrap_or(u32::MAX),
+            head: head_of(row),
+            buf: Some(buf),
+        };
+        self.groups.push(group);
+        let groups = &self.groups;
+        self.index.insert_unique(hash, i as u32, |&j| groups[j as usize].hash);
+    }
+
+    /// The pinned hash of key `i`.
+    fn hash(&self, i: usize) -> u64 {
+        self.groups[i].hash
+    }
+
+    /// Takes key `i`'s buffer, leaving none.
+    fn take_buf(&mut self, i: usize) -> Option<B> {
+        self.groups[i].buf.take()
     }
 
     #[inline]
     fn update(&mut self, i: usize, f: impl FnOnce(B) -> B) {
-        let slot = &mut self.bufs[i];
+        let slot = &mut self.groups[i].buf;
         if let Some(buf) = slot.take() {
             *slot = Some(f(buf));
         }
@@ -206,11 +258,14 @@ impl<B> GroupTable<B> {
     }
 }
 
+/// One worker thread's pre-aggregation tables, one per state partition.
+type ThreadTables<B> = Mutex<Vec<GroupTable<B>>>;
+
 /// One state partition after a batch: its output rows, its updated store, its figures.
 type MergedPartition<K, O> = (Vec<(K, O)>, ember_state::StateStore, StateOperatorMetrics);
 
 /// A streaming aggregation of the values `V` of a scan by the key `K` that `key_fn` computes.
-pub struct AggregateExec<K, V, KF, A> {
+pub struct AggregateExec<K, V, KF, A: Aggregator<V>> {
     scan: Arc<ScanExec<V>>,
     key_fn: KF,
     agg: A,
@@ -218,8 +273,14 @@ pub struct AggregateExec<K, V, KF, A> {
     key_schema: Arc<Schema>,
     buf_schema: Arc<Schema>,
     metrics: ExecMetrics,
+    /// Pre-aggregation tables, one set (a table per state partition) per worker thread, kept
+    /// from batch to batch so their memory is allocated and paged in once.
+    tables: Mutex<Vec<ThreadTables<A::Buf>>>,
     key: PhantomData<fn() -> K>,
 }
+
+/// Tables larger than this many keys are freed after a batch rather than kept for the next.
+const KEEP_TABLE_KEYS: usize = 1 << 20;
 
 impl<K, V, KF, A> AggregateExec<K, V, KF, A>
 where
@@ -241,6 +302,7 @@ where
             key_schema,
             buf_schema: A::Buf::schema(),
             metrics: ExecMetrics::default(),
+            tables: Mutex::new(Vec::new()),
             key: PhantomData,
         }
     }
@@ -285,18 +347,15 @@ where
         &self,
         ctx: &ExecContext<'_>,
         partition: usize,
-        mut tables: Vec<GroupTable<A::Buf>>,
+        mut tables: Vec<&mut GroupTable<A::Buf>>,
     ) -> Result<MergedPartition<K, A::Out>> {
-        let mut merged = if tables.is_empty() {
-            GroupTable::new(self.key_schema.clone())
-        } else {
-            tables.swap_remove(0)
-        };
-        for mut table in tables {
+        let mut empty = GroupTable::new(self.key_schema.clone());
+        let merged = if tables.is_empty() { &mut empty } else { tables.swap_remove(0) };
+        for table in tables {
             for i in 0..table.len() {
-                if let Some(buf) = table.bufs[i].take() {
+                if let Some(buf) = table.take_buf(i) {
                     let key = table.keys.get(i);
-                    merged.upsert(key, table.hashes[i], buf, |a, b| self.agg.merge(a, b));
+                    merged.upsert(key, table.hash(i), buf, |a, b| self.agg.merge(a, b));
                 }
             }
         }
@@ -308,7 +367,7 @@ where
         let mut added_keys = 0u64;
         let mut added_bytes = 0u64;
         for i in 0..merged.len() {
-            let Some(buf) = merged.bufs[i].take() else { continue };
+            let Some(buf) = merged.take_buf(i) else { continue };
             let key = merged.keys.bytes(i);
             let (buf, is_new) = match store.get(key)? {
                 Some(old) => {
@@ -388,21 +447,48 @@ where
         input: &[crate::RecordBatch],
     ) -> Result<Vec<(K, A::Out)>> {
         let partitions = ctx.state.num_partitions();
-        let per_chunk = self.scan.fold_chunks(
+        let threads = ctx.pool.current_num_threads();
+        let mut slots = self.tables.lock().unwrap_or_else(PoisonError::into_inner);
+        slots.resize_with(threads, || Mutex::new(Vec::new()));
+        for slot in slots.iter_mut() {
+            let tables = slot.get_mut().unwrap_or_else(PoisonError::into_inner);
+            tables.resize_with(partitions, || GroupTable::new(self.key_schema.clone()));
+            tables.iter_mut().for_each(GroupTable::clear);
+        }
+        let new_tables = || -> Vec<GroupTable<A::Buf>> {
+            (0..partitions).map(|_| GroupTable::new(self.key_schema.clone())).collect()
+        };
+        // Each task folds into its worker thread's tables. A task that finds them in use (a
+        // user closure that itself ran rayon tasks on this thread) folds into tables of its own.
+        let spare = self.scan.fold_chunks(
             ctx,
             input,
-            || {
-                let tables: Vec<GroupTable<A::Buf>> =
-                    (0..partitions).map(|_| GroupTable::new(self.key_schema.clone())).collect();
-                (tables, Vec::new())
+            || (None::<Vec<GroupTable<A::Buf>>>, Vec::new()),
+            |(own, scratch), items| {
+                if own.is_none() {
+                    let slot = rayon::current_thread_index().and_then(|t| slots.get(t));
+                    if let Some(Ok(mut tables)) = slot.map(Mutex::try_lock) {
+                        self.pre_aggregate(&mut tables, scratch, items);
+                        return;
+                    }
+                }
+                let tables = own.get_or_insert_with(new_tables);
+                self.pre_aggregate(tables, scratch, items);
             },
-            |(tables, writer), items| self.pre_aggregate(tables, writer, items),
         )?;
-        // Shuffle: partition p's tables from every chunk.
-        let mut per_partition: Vec<Vec<GroupTable<A::Buf>>> =
-            (0..partitions).map(|_| Vec::with_capacity(per_chunk.len())).collect();
-        for (tables, _) in per_chunk {
-            for (p, table) in tables.into_iter().enumerate() {
+        // Shuffle: partition p's tables from every thread.
+        let mut guards: Vec<_> = slots
+            .iter_mut()
+            .map(|slot| slot.get_mut().unwrap_or_else(PoisonError::into_inner))
+            .collect();
+        let mut spare: Vec<Vec<GroupTable<A::Buf>>> =
+            spare.into_iter().filter_map(|(own, _)| own).collect();
+        let mut per_partition: Vec<Vec<&mut GroupTable<A::Buf>>> =
+            (0..partitions).map(|_| Vec::with_capacity(threads)).collect();
+        for tables in
+            guards.iter_mut().map(|g| g.iter_mut()).chain(spare.iter_mut().map(|t| t.iter_mut()))
+        {
+            for (p, table) in tables.enumerate() {
                 if table.len() > 0 {
                     per_partition[p].push(table);
                 }
@@ -452,5 +538,40 @@ where
 
     fn state_operators(&self) -> Vec<StateOperatorSpec> {
         vec![StateOperatorSpec { operator_id: self.operator_id, fingerprint: self.fingerprint() }]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Str;
+    use crate::row::DataType;
+
+    fn key_row(schema: &Schema, key: &str) -> Vec<u8> {
+        let mut row = Vec::new();
+        Str::from(key).write_key_row(&mut row, schema);
+        row
+    }
+
+    /// Hashes are chosen equal on purpose: only the byte comparison can tell the keys apart.
+    #[test]
+    fn keys_with_one_hash_are_told_apart_by_their_bytes() {
+        let schema = Arc::new(Schema::new(vec![Field::new("key", DataType::Utf8, false)]));
+        let mut table = GroupTable::<i64>::new(schema.clone());
+        let long_a = "a-long-key-whose-tail-differs-1";
+        let long_b = "a-long-key-whose-tail-differs-2";
+        let (short_a, short_b) = ("abc", "abd");
+        for (i, key) in [long_a, short_a].into_iter().enumerate() {
+            let row = key_row(&schema, key);
+            table.insert(Row::try_new(&row, &schema).unwrap(), 7, i as i64);
+        }
+        assert_eq!(table.find(&key_row(&schema, long_a), 7), Some(0));
+        assert_eq!(table.find(&key_row(&schema, short_a), 7), Some(1));
+        assert_eq!(table.find(&key_row(&schema, long_b), 7), None, "differs past the head");
+        assert_eq!(table.find(&key_row(&schema, short_b), 7), None, "differs in the head");
+        assert_eq!(table.find(&key_row(&schema, long_a), 8), None, "another hash");
+        table.clear();
+        assert_eq!(table.len(), 0);
+        assert_eq!(table.find(&key_row(&schema, long_a), 7), None, "cleared");
     }
 }
