@@ -6,7 +6,7 @@
 //! element is written as one binary row of [`Data::fields`], so keys, aggregation buffers and
 //! state are the same bytes whatever the element type.
 //!
-//! [`Str`] is the string type for hot paths: up to 24 bytes it lives inline (no allocation),
+//! [`Str`] is the string type for hot paths: up to 22 bytes it lives inline (no allocation),
 //! which covers words, keys and most identifiers.
 
 use std::sync::Arc;
@@ -21,9 +21,7 @@ use crate::row::{
     Schema, round8,
 };
 
-/// A string that keeps up to 24 bytes inline: building one from a short `&str` allocates
-/// nothing.
-pub use compact_str::CompactString as Str;
+pub use crate::small_str::Str;
 
 /// A type that can be an element of a typed dataset.
 pub trait Data: Sized + Send + Sync + 'static {
@@ -108,7 +106,12 @@ impl Iterator for Split {
             return None;
         }
         let rest = &self.text[self.at..];
-        match rest.find(self.sep) {
+        let found = if self.sep.is_ascii() {
+            crate::byte_search::find_byte(rest.as_bytes(), self.sep as u8)
+        } else {
+            rest.find(self.sep)
+        };
+        match found {
             Some(i) => {
                 let piece = Str::new(&rest[..i]);
                 self.at += i + self.sep.len_utf8();

@@ -22,6 +22,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod byte_search;
 pub mod data;
 pub mod dataset;
 mod dirlock;
@@ -32,6 +33,7 @@ pub mod reader;
 pub mod row;
 pub mod session;
 pub mod sink;
+pub mod small_str;
 pub mod source;
 pub mod streaming;
 

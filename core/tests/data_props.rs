@@ -101,9 +101,21 @@ proptest! {
 
     /// `split` gives the pieces `str::split` gives.
     #[test]
-    fn split_matches_str_split(text in "[a b,é]{0,30}", sep in prop::sample::select(vec![' ', ',', 'é'])) {
+    fn split_matches_str_split(text in "[a b,é]{0,70}", sep in prop::sample::select(vec![' ', ',', 'é'])) {
         let ours: Vec<String> = ember::split(Str::from(text.as_str()), sep).map(|s| s.to_string()).collect();
         let std: Vec<String> = text.split(sep).map(str::to_owned).collect();
         prop_assert_eq!(ours, std);
+    }
+
+    /// A `Str` holds, orders and compares as the `str` it was built from, inline or not.
+    #[test]
+    fn str_behaves_as_its_str(a in "\\PC{0,30}", b in "\\PC{0,30}") {
+        let (x, y) = (Str::new(&a), Str::from(b.clone()));
+        prop_assert_eq!(x.as_str(), a.as_str());
+        prop_assert_eq!(y.as_str(), b.as_str());
+        prop_assert_eq!(x.is_inline(), a.len() <= ember::small_str::INLINE_CAPACITY);
+        prop_assert_eq!(x.cmp(&y), a.cmp(&b));
+        prop_assert_eq!(x == y, a == b);
+        prop_assert_eq!(String::from(x.clone()), a);
     }
 }

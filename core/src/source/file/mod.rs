@@ -73,6 +73,7 @@ use self::columns::{BYTES_PER_BATCH, Batcher, Cell, ROWS_PER_BATCH};
 use self::csv::{CsvParser, Dialect};
 use self::log::{FileLog, LoggedFile};
 use super::{Source, SourceContext, SourceFactory, SourceOffset};
+use crate::byte_search::find_byte;
 use crate::error::{EmberError, Result};
 use crate::options::Options;
 use crate::row::arrow::to_arrow_schema;
@@ -495,7 +496,7 @@ impl<'a> Iterator for Lines<'a> {
                 if all.is_empty() {
                     return None;
                 }
-                let (line, rest) = match find_newline(all.as_bytes()) {
+                let (line, rest) = match find_byte(all.as_bytes(), b'\n') {
                     Some(i) => {
                         let line = &all[..i];
                         (line.strip_suffix('\r').unwrap_or(line), &all[i + 1..])
@@ -510,7 +511,7 @@ impl<'a> Iterator for Lines<'a> {
                 if all.is_empty() {
                     return None;
                 }
-                let (line, rest) = match find_newline(all) {
+                let (line, rest) = match find_byte(all, b'\n') {
                     Some(i) => {
                         let line = &all[..i];
                         (line.strip_suffix(b"\r").unwrap_or(line), &all[i + 1..])
@@ -522,27 +523,6 @@ impl<'a> Iterator for Lines<'a> {
             }
         }
     }
-}
-
-/// The index of the first `\n` in `bytes`, eight bytes at a time.
-fn find_newline(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
-    const NEWLINES: u64 = u64::from_le_bytes([b'\n'; 8]);
-    let mut chunks = bytes.chunks_exact(8);
-    let mut base = 0;
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        // A zero byte of `w` is a newline; the lowest flagged byte is always a true zero.
-        let w = u64::from_le_bytes(word) ^ NEWLINES;
-        let zeros = w.wrapping_sub(ONES) & !w & HIGHS;
-        if zeros != 0 {
-            return Some(base + (zeros.trailing_zeros() / 8) as usize);
-        }
-        base += 8;
-    }
-    chunks.remainder().iter().position(|&b| b == b'\n').map(|i| base + i)
 }
 
 fn too_long(path: &Path, line: u64) -> EmberError {

@@ -498,26 +498,3 @@ fn options_are_checked_at_load() {
 
 /// A format, its options, and a part of the error they cause.
 type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
-
-#[test]
-fn find_newline_agrees_with_a_plain_search() {
-    let fillers = [0x00u8, 0x09, 0x0b, 0x0a ^ 0x80, 0x8a, 0xff, b'a', 0x01, 0x80];
-    for len in 0..40 {
-        for (k, &filler) in fillers.iter().enumerate() {
-            let mut bytes: Vec<u8> =
-                (0..len).map(|i| fillers[(i * 7 + k) % fillers.len()].max(filler)).collect();
-            assert_eq!(find_newline(&bytes), bytes.iter().position(|&b| b == b'\n'));
-            for at in 0..len {
-                bytes[at] = b'\n';
-                assert_eq!(
-                    find_newline(&bytes),
-                    Some(bytes.iter().position(|&b| b == b'\n').unwrap())
-                );
-                if at + 1 < len {
-                    bytes[at + 1] = b'\n';
-                    assert_eq!(find_newline(&bytes[at + 1..]), Some(0));
-                }
-            }
-        }
-    }
-}

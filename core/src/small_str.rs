@@ -1,0 +1,287 @@
+//! [`Str`]: Ember's string for hot paths. Up to [`INLINE_CAPACITY`] bytes it lives inline in
+//! its 24 bytes (no allocation), which covers words, keys and most identifiers; longer strings
+//! are one boxed `str`.
+//!
+//! Building an inline `Str` copies the bytes with a few fixed-size moves chosen by length
+//! rather than a call to `memcpy`. On the word-count input a `compact_str::CompactString`,
+//! which copies through `memcpy`, took 11–13 ns a word to build here; `Str::new` takes about a
+//! fifth of that (docs/benchmarks.md).
+
+use std::borrow::Borrow;
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::ops::Deref;
+
+/// Bytes a [`Str`] holds without allocating.
+pub const INLINE_CAPACITY: usize = 22;
+
+/// An immutable string that keeps up to [`INLINE_CAPACITY`] bytes inline. It dereferences to
+/// `str`, and compares, orders and hashes as its `str` does.
+#[derive(Clone)]
+pub struct Str(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    /// Invariant: `len <= INLINE_CAPACITY` and `bytes[..len]` is UTF-8 (copied from a `&str`).
+    Inline {
+        len: u8,
+        bytes: [u8; INLINE_CAPACITY],
+    },
+    Heap(Box<str>),
+}
+
+const _: () = assert!(std::mem::size_of::<Str>() == 24);
+const _: () = assert!(std::mem::size_of::<Option<Str>>() == 24);
+
+impl Str {
+    /// `text` as a `Str`; allocates only if it is longer than [`INLINE_CAPACITY`] bytes.
+    #[inline]
+    pub fn new(text: &str) -> Str {
+        let src = text.as_bytes();
+        let len = src.len();
+        if len > INLINE_CAPACITY {
+            return Str(Repr::Heap(Box::from(text)));
+        }
+        let mut bytes = [0u8; INLINE_CAPACITY];
+        // Two possibly overlapping fixed-size copies cover every length of a class.
+        match len {
+            16.. => {
+                bytes[..16].copy_from_slice(&src[..16]);
+                bytes[len - 16..len].copy_from_slice(&src[len - 16..]);
+            }
+            8..16 => {
+                bytes[..8].copy_from_slice(&src[..8]);
+                bytes[len - 8..len].copy_from_slice(&src[len - 8..]);
+            }
+            4..8 => {
+                bytes[..4].copy_from_slice(&src[..4]);
+                bytes[len - 4..len].copy_from_slice(&src[len - 4..]);
+            }
+            1..4 => {
+                bytes[0] = src[0];
+                bytes[len / 2] = src[len / 2];
+                bytes[len - 1] = src[len - 1];
+            }
+            0 => {}
+        }
+        Str(Repr::Inline { len: len as u8, bytes })
+    }
+
+    /// The string.
+    #[inline]
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            Repr::Inline { len, bytes } => {
+                let bytes = &bytes[..usize::from(*len)];
+                // SAFETY: `Repr::Inline` is only built by `Str::new`, which copies all of a
+                // `&str`'s bytes, so `bytes[..len]` is exactly that valid UTF-8. Checking it
+                // on every access would cost as much as the copy `new` saves.
+                unsafe { std::str::from_utf8_unchecked(bytes) }
+            }
+            Repr::Heap(text) => text,
+        }
+    }
+
+    /// Whether the string is stored inline (built without allocating).
+    pub fn is_inline(&self) -> bool {
+        matches!(self.0, Repr::Inline { .. })
+    }
+}
+
+impl Default for Str {
+    fn default() -> Str {
+        Str(Repr::Inline { len: 0, bytes: [0; INLINE_CAPACITY] })
+    }
+}
+
+impl Deref for Str {
+    type Target = str;
+    #[inline]
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Str {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<[u8]> for Str {
+    fn as_ref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl Borrow<str> for Str {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq for Str {
+    #[inline]
+    fn eq(&self, other: &Str) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Str {}
+
+impl PartialEq<str> for Str {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Str {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for Str {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl PartialEq<Str> for str {
+    fn eq(&self, other: &Str) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl PartialEq<Str> for &str {
+    fn eq(&self, other: &Str) -> bool {
+        *self == other.as_str()
+    }
+}
+
+impl PartialOrd for Str {
+    fn partial_cmp(&self, other: &Str) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Str {
+    fn cmp(&self, other: &Str) -> Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl Hash for Str {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl fmt::Debug for Str {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Str {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.as_str(), f)
+    }
+}
+
+impl From<&str> for Str {
+    #[inline]
+    fn from(text: &str) -> Str {
+        Str::new(text)
+    }
+}
+
+impl From<&String> for Str {
+    fn from(text: &String) -> Str {
+        Str::new(text)
+    }
+}
+
+impl From<String> for Str {
+    fn from(text: String) -> Str {
+        if text.len() <= INLINE_CAPACITY {
+            Str::new(&text)
+        } else {
+            Str(Repr::Heap(text.into_boxed_str()))
+        }
+    }
+}
+
+impl From<Box<str>> for Str {
+    fn from(text: Box<str>) -> Str {
+        if text.len() <= INLINE_CAPACITY { Str::new(&text) } else { Str(Repr::Heap(text)) }
+    }
+}
+
+impl From<Str> for String {
+    fn from(text: Str) -> String {
+        match text.0 {
+            Repr::Heap(text) => text.into_string(),
+            Repr::Inline { .. } => text.as_str().to_owned(),
+        }
+    }
+}
+
+impl std::str::FromStr for Str {
+    type Err = std::convert::Infallible;
+    fn from_str(text: &str) -> Result<Str, Self::Err> {
+        Ok(Str::new(text))
+    }
+}
+
+impl FromIterator<char> for Str {
+    fn from_iter<I: IntoIterator<Item = char>>(chars: I) -> Str {
+        Str::from(chars.into_iter().collect::<String>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_length_round_trips_inline_up_to_capacity() {
+        let text: String = ('a'..='z').chain('A'..='Z').collect();
+        for len in 0..=text.len() {
+            let s = Str::new(&text[..len]);
+            assert_eq!(s.as_str(), &text[..len], "length {len}");
+            assert_eq!(s.is_inline(), len <= INLINE_CAPACITY, "length {len}");
+            assert_eq!(s.clone(), s);
+            assert_eq!(String::from(s.clone()), &text[..len]);
+            assert_eq!(Str::from(text[..len].to_owned()), s);
+        }
+    }
+
+    #[test]
+    fn multi_byte_characters_at_every_boundary() {
+        let text = "é€𝄞aé€𝄞bé€𝄞cé€𝄞";
+        for (start, _) in text.char_indices() {
+            for end in (start..=text.len()).filter(|&e| text.is_char_boundary(e)) {
+                assert_eq!(Str::new(&text[start..end]).as_str(), &text[start..end]);
+            }
+        }
+    }
+
+    #[test]
+    fn orders_and_hashes_as_str() {
+        use std::collections::hash_map::DefaultHasher;
+        let hash = |h: &dyn Fn(&mut DefaultHasher)| {
+            let mut state = DefaultHasher::new();
+            h(&mut state);
+            state.finish()
+        };
+        let words = ["", "a", "ab", "b", "a-string-longer-than-the-inline-capacity"];
+        for a in words {
+            for b in words {
+                assert_eq!(Str::new(a).cmp(&Str::new(b)), a.cmp(b));
+            }
+            assert_eq!(hash(&|s| Str::new(a).hash(s)), hash(&|s| a.hash(s)));
+        }
+    }
+}
