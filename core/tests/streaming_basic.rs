@@ -189,3 +189,49 @@ fn many_keys_long_and_short_match_a_model_across_batches() {
     query.stop();
     assert!(query.exception().is_none());
 }
+
+#[test]
+fn complete_mode_restarted_from_the_same_dataset_reads_the_store_again() {
+    // The aggregation keeps Complete mode's state in memory between batches; a new run, even
+    // of the same plan, must start again from what the checkpoint holds.
+    let dir = std::env::temp_dir().join(format!("ember-complete-restart-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let session = session();
+    let input = MemoryStream::<Str>::new();
+    let ds = ember::DataFrame::from_source(&session, input.factory()).as_::<Str>().unwrap();
+    let word_counts = ds
+        .flat_map(|l: Str| ember::split(l, ' '))
+        .map(|w| (w, 1i64))
+        .group_by_key(|p: &(Str, i64)| p.0.clone())
+        .count();
+    let other_plan = ds
+        .flat_map(|l: Str| ember::split(l, ' '))
+        .map(|w| (w, 1i64))
+        .group_by_key(|p: &(Str, i64)| p.0.clone())
+        .count();
+    let run = |plan: &ember::Dataset<(Str, i64)>, name: &str, lines: &[&str]| {
+        let query = plan
+            .write_stream()
+            .output_mode(OutputMode::Complete)
+            .format("memory")
+            .query_name(name)
+            .option("checkpointLocation", dir.display())
+            .start()
+            .unwrap();
+        input.add_data(lines.iter().map(|l| Str::from(*l))).unwrap();
+        query.process_all_available().unwrap();
+        query.stop();
+        assert!(query.exception().is_none());
+        counts(&session, name)
+    };
+    assert_eq!(run(&word_counts, "restart_1", &["a b"]), model(&[("a", 1), ("b", 1)]));
+    // Another plan on the checkpoint moves the store on behind the first plan's back.
+    assert_eq!(run(&other_plan, "restart_2", &["a"]), model(&[("a", 2), ("b", 1)]));
+    assert_eq!(run(&word_counts, "restart_3", &["b c"]), model(&[("a", 2), ("b", 2), ("c", 1)]));
+    assert_eq!(run(&word_counts, "restart_4", &["c"]), model(&[("a", 2), ("b", 2), ("c", 2)]));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn model(pairs: &[(&str, i64)]) -> BTreeMap<String, i64> {
+    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+}

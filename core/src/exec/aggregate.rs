@@ -236,6 +236,11 @@ impl<B> GroupTable<B> {
         self.groups[i].hash
     }
 
+    /// Key `i`'s buffer, unless it was taken.
+    fn buf(&self, i: usize) -> Option<&B> {
+        self.groups[i].buf.as_ref()
+    }
+
     /// Takes key `i`'s buffer, leaving none.
     fn take_buf(&mut self, i: usize) -> Option<B> {
         self.groups[i].buf.take()
@@ -258,6 +263,25 @@ impl<B> GroupTable<B> {
     }
 }
 
+/// Complete mode's copy of one state partition in memory, as of store version `version` of
+/// the query run whose stores have id `owner`. Complete mode emits every key every batch, so
+/// the copy costs no more memory than the output, and it spares reading the store through all
+/// of its change layers each batch. It is used only while owner and version match, so it
+/// equals the store's content; anything else rebuilds it from the store.
+struct StateCopy<B> {
+    owner: u64,
+    version: u64,
+    table: GroupTable<CachedBuf<B>>,
+    /// Bytes of all keys and value rows, as the store holds them.
+    bytes: u64,
+}
+
+/// A buffer in a [`StateCopy`], with the length of its value row in the store.
+struct CachedBuf<B> {
+    buf: B,
+    row_len: usize,
+}
+
 /// One worker thread's pre-aggregation tables, one per state partition.
 type ThreadTables<B> = Mutex<Vec<GroupTable<B>>>;
 
@@ -276,6 +300,8 @@ pub struct AggregateExec<K, V, KF, A: Aggregator<V>> {
     /// Pre-aggregation tables, one set (a table per state partition) per worker thread, kept
     /// from batch to batch so their memory is allocated and paged in once.
     tables: Mutex<Vec<ThreadTables<A::Buf>>>,
+    /// Per state partition, Complete mode's copy of its state.
+    state_copies: Mutex<Vec<Option<StateCopy<A::Buf>>>>,
     key: PhantomData<fn() -> K>,
 }
 
@@ -303,6 +329,7 @@ where
             buf_schema: A::Buf::schema(),
             metrics: ExecMetrics::default(),
             tables: Mutex::new(Vec::new()),
+            state_copies: Mutex::new(Vec::new()),
             key: PhantomData,
         }
     }
@@ -362,6 +389,9 @@ where
 
         let provider = ctx.state.provider(self.operator_id, partition);
         let mut store = provider.load(ctx.batch_id)?;
+        if ctx.mode == OutputMode::Complete {
+            return self.merge_complete(ctx, partition, merged, store);
+        }
         let mut out = Vec::new();
         let mut value = RowWriter::new();
         let mut added_keys = 0u64;
@@ -395,42 +425,112 @@ where
             }
         }
 
-        let mut figures = StateOperatorMetrics {
+        let (rows, bytes) =
+            ctx.state.add_totals(self.operator_id, partition, &store, added_keys, added_bytes)?;
+        let figures = StateOperatorMetrics {
             operator_name: "stateStoreSave".to_owned(),
+            num_rows_total: rows,
             num_rows_updated: merged.len() as u64,
+            memory_used_bytes: bytes,
             num_partitions: 1,
-            ..Default::default()
         };
-        match ctx.mode {
-            OutputMode::Complete => {
-                for entry in store.iter() {
-                    let (k, v) = entry?;
-                    let key = Row::try_new(k, &self.key_schema)?;
-                    let buf = A::Buf::read(&Row::try_new(v, &self.buf_schema)?);
-                    out.push((K::read(&key, 0), self.agg.finish(&buf)));
-                    figures.num_rows_total += 1;
-                    figures.memory_used_bytes += (k.len() + v.len()) as u64;
+        Ok((out, store, figures))
+    }
+
+    /// Complete mode: merges the batch's groups into the partition's [`StateCopy`] and its
+    /// store, then emits every key of the copy.
+    fn merge_complete(
+        &self,
+        ctx: &ExecContext<'_>,
+        partition: usize,
+        merged: &mut GroupTable<A::Buf>,
+        mut store: ember_state::StateStore,
+    ) -> Result<MergedPartition<K, A::Out>> {
+        let mut copy = self.take_state_copy(ctx, partition, &store)?;
+        let mut value = RowWriter::new();
+        for i in 0..merged.len() {
+            let Some(buf) = merged.take_buf(i) else { continue };
+            let key = merged.keys.get(i);
+            let hash = merged.hash(i);
+            let (buf, old_len) = match copy.table.find(key.bytes(), hash) {
+                Some(j) => {
+                    let Some(old) = copy.table.groups[j].buf.take() else { continue };
+                    (self.agg.merge(old.buf, buf), Some((j, old.row_len)))
                 }
-                ctx.state.set_totals(
-                    self.operator_id,
-                    partition,
-                    figures.num_rows_total,
-                    figures.memory_used_bytes,
-                );
-            }
-            _ => {
-                let (rows, bytes) = ctx.state.add_totals(
-                    self.operator_id,
-                    partition,
-                    &store,
-                    added_keys,
-                    added_bytes,
-                )?;
-                figures.num_rows_total = rows;
-                figures.memory_used_bytes = bytes;
+                None => (buf, None),
+            };
+            let row = value.write(&self.buf_schema, |b| {
+                b.reserve_var(buf.var_size());
+                buf.write(b);
+            });
+            store.put(key.bytes(), row.bytes());
+            let row_len = row.bytes().len();
+            let cached = CachedBuf { buf, row_len };
+            match old_len {
+                Some((j, old)) => {
+                    copy.bytes = copy.bytes + row_len as u64 - old as u64;
+                    copy.table.groups[j].buf = Some(cached);
+                }
+                None => {
+                    copy.bytes += (key.bytes().len() + row_len) as u64;
+                    copy.table.insert(key, hash, cached);
+                }
             }
         }
+        let mut out = Vec::with_capacity(copy.table.len());
+        for j in 0..copy.table.len() {
+            if let Some(cached) = copy.table.buf(j) {
+                out.push((K::read(&copy.table.keys.get(j), 0), self.agg.finish(&cached.buf)));
+            }
+        }
+        let figures = StateOperatorMetrics {
+            operator_name: "stateStoreSave".to_owned(),
+            num_rows_total: copy.table.len() as u64,
+            num_rows_updated: merged.len() as u64,
+            memory_used_bytes: copy.bytes,
+            num_partitions: 1,
+        };
+        copy.version = ctx.batch_id + 1;
+        let mut copies = self.state_copies.lock().unwrap_or_else(PoisonError::into_inner);
+        copies[partition] = Some(copy);
         Ok((out, store, figures))
+    }
+
+    /// The partition's [`StateCopy`] for the store version this batch reads, built from
+    /// `store` unless the last batch of this query run left it.
+    fn take_state_copy(
+        &self,
+        ctx: &ExecContext<'_>,
+        partition: usize,
+        store: &ember_state::StateStore,
+    ) -> Result<StateCopy<A::Buf>> {
+        let owner = ctx.state.id();
+        {
+            let mut copies = self.state_copies.lock().unwrap_or_else(PoisonError::into_inner);
+            if copies.len() <= partition {
+                copies.resize_with(partition + 1, || None);
+            }
+            if let Some(copy) = copies[partition].take()
+                && copy.owner == owner
+                && copy.version == ctx.batch_id
+            {
+                return Ok(copy);
+            }
+        }
+        let mut copy = StateCopy {
+            owner,
+            version: ctx.batch_id,
+            table: GroupTable::new(self.key_schema.clone()),
+            bytes: 0,
+        };
+        for entry in store.iter() {
+            let (k, v) = entry?;
+            let key = Row::try_new(k, &self.key_schema)?;
+            let buf = A::Buf::read(&Row::try_new(v, &self.buf_schema)?);
+            copy.table.insert(key, hash_row(k), CachedBuf { buf, row_len: v.len() });
+            copy.bytes += (k.len() + v.len()) as u64;
+        }
+        Ok(copy)
     }
 }
 

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use ember_state::{StateStore, StateStoreProvider, StoreConfig};
 
@@ -12,6 +13,8 @@ use crate::error::Result;
 
 /// The state store providers of one query.
 pub(crate) struct StateStores {
+    /// Unique in the process: what operators' in-memory copies of state are tied to.
+    id: u64,
     root: PathBuf,
     num_partitions: usize,
     providers: BTreeMap<u64, Vec<StateStoreProvider>>,
@@ -40,12 +43,19 @@ impl StateStores {
             }
             providers.insert(spec.operator_id, parts);
         }
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         Ok(StateStores {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             root: root.to_path_buf(),
             num_partitions,
             providers,
             totals: Mutex::new(BTreeMap::new()),
         })
+    }
+
+    /// This set of stores' id, unique in the process (a restarted query opens a new set).
+    pub(crate) fn id(&self) -> u64 {
+        self.id
     }
 
     /// The number of state partitions (pinned in the checkpoint).
@@ -74,14 +84,6 @@ impl StateStores {
     /// The first maintenance error any store's background thread hit, if one did.
     pub(crate) fn take_maintenance_error(&self) -> Option<ember_state::StateError> {
         self.providers.values().flatten().find_map(StateStoreProvider::take_maintenance_error)
-    }
-
-    /// Records the live keys and bytes of a partition, counted by a full scan.
-    pub(crate) fn set_totals(&self, operator: u64, partition: usize, rows: u64, bytes: u64) {
-        self.totals
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert((operator, partition), (rows, bytes));
     }
 
     /// Adds a batch's new keys to a partition's totals and returns them; the first time, counts
