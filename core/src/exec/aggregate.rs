@@ -116,16 +116,21 @@ where
 const HEAD_WORDS: usize = 3;
 
 /// The first [`HEAD_WORDS`] words of a key row, zero-padded. Rows are a multiple of 8 bytes
-/// long, so two rows of one length are equal exactly when their heads and the rest are.
+/// long, so two rows of one length are equal exactly when their heads and the rest are. Each
+/// word is loaded on its own: a copy of the row's first bytes into an array becomes a `memcpy`
+/// call whose stores the comparison then stalls on.
 #[inline]
 fn head_of(row: &[u8]) -> [u64; HEAD_WORDS] {
-    let mut head = [0u64; HEAD_WORDS];
-    for (word, bytes) in head.iter_mut().zip(row.chunks_exact(8)) {
-        *word = u64::from_le_bytes([
-            bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-        ]);
+    std::array::from_fn(|i| word_at(row, i))
+}
+
+/// Word `i` of `row`, or 0 past its end.
+#[inline]
+fn word_at(row: &[u8], i: usize) -> u64 {
+    match row.get(i * 8..i * 8 + 8) {
+        Some(w) => u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]),
+        None => 0,
     }
-    head
 }
 
 /// One group: the key's pinned hash, length, head and arena offset, and its buffer.
@@ -185,8 +190,9 @@ impl<B> GroupTable<B> {
             .map(|&i| i as usize)
     }
 
-    /// Whether key `i`'s row, past its head, equals `key`'s.
-    #[cold]
+    /// Whether key `i`'s row, past its head, equals `key`'s (of the same length), a word at
+    /// a time: the rest of a key is short, where a call to `memcmp` costs more.
+    #[inline]
     fn rest_equal(&self, i: usize, at: u32, key: &[u8]) -> bool {
         let stored = if at == u32::MAX {
             self.keys.bytes(i)
@@ -195,7 +201,8 @@ impl<B> GroupTable<B> {
             let at = at as usize;
             bytes.get(at..at + key.len()).unwrap_or_default()
         };
-        stored.get(HEAD_WORDS * 8..) == key.get(HEAD_WORDS * 8..)
+        stored.len() == key.len()
+            && (HEAD_WORDS..key.len() / 8).all(|w| word_at(stored, w) == word_at(key, w))
     }
 
     #[inline]
