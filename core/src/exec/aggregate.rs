@@ -133,33 +133,32 @@ fn word_at(row: &[u8], i: usize) -> u64 {
     }
 }
 
-/// One group: the key's pinned hash, length, head and arena offset, and its buffer.
+/// One group: the key's pinned hash, row length, position in the arena and head, and its
+/// buffer (`None` once taken by a merge).
 struct Group<B> {
     hash: u64,
     len: u32,
-    /// Byte offset of the key row in the arena; `u32::MAX` past 4 GiB of keys.
-    at: u32,
+    pos: u32,
     head: [u64; HEAD_WORDS],
     buf: Option<B>,
 }
 
-/// Groups of one partition: keys as binary rows in a row arena and, in first-seen order, one
-/// [`Group`] per key with its buffer; the hash index holds positions only. A probe reads the
-/// index and the group entry, and touches the arena only for a key longer than the head. As
-/// frequent keys tend to be seen first, their entries sit together at the front.
+/// Groups of one partition: keys as binary rows in a row arena, and a `hashbrown` table of
+/// [`Group`]s holding each key's hash, head and buffer inline. A probe reads the table's
+/// control bytes and one group, and touches the arena only for a key longer than the head:
+/// the probe is bound by memory latency, so each dependent load it saves counts.
 struct GroupTable<B> {
     keys: RowArena,
-    groups: Vec<Group<B>>,
-    index: HashTable<u32>,
+    index: HashTable<Group<B>>,
 }
 
 impl<B> GroupTable<B> {
     fn new(schema: Arc<Schema>) -> Self {
-        GroupTable { keys: RowArena::for_keys(schema), groups: Vec::new(), index: HashTable::new() }
+        GroupTable { keys: RowArena::for_keys(schema), index: HashTable::new() }
     }
 
     fn len(&self) -> usize {
-        self.groups.len()
+        self.index.len()
     }
 
     /// Empties the table, keeping its memory unless it grew past [`KEEP_TABLE_KEYS`].
@@ -169,105 +168,83 @@ impl<B> GroupTable<B> {
             return;
         }
         self.keys.clear();
-        self.groups.clear();
         self.index.clear();
     }
 
-    /// The position of the key whose row is `key` (with pinned hash `hash`).
+    /// The group of the key whose row is `key` (with pinned hash `hash`).
     #[inline]
-    fn find(&self, key: &[u8], hash: u64) -> Option<usize> {
+    fn find_mut(&mut self, key: &[u8], hash: u64) -> Option<&mut Group<B>> {
         let head = head_of(key);
         let len = key.len();
-        let rest = HEAD_WORDS * 8;
-        self.index
-            .find(hash, |&i| {
-                let g = &self.groups[i as usize];
-                g.hash == hash
-                    && g.len as usize == len
-                    && g.head == head
-                    && (len <= rest || self.rest_equal(i as usize, g.at, key))
-            })
-            .map(|&i| i as usize)
-    }
-
-    /// Whether key `i`'s row, past its head, equals `key`'s (of the same length), a word at
-    /// a time: the rest of a key is short, where a call to `memcmp` costs more.
-    #[inline]
-    fn rest_equal(&self, i: usize, at: u32, key: &[u8]) -> bool {
-        let stored = if at == u32::MAX {
-            self.keys.bytes(i)
-        } else {
-            let (bytes, _) = self.keys.as_parts();
-            let at = at as usize;
-            bytes.get(at..at + key.len()).unwrap_or_default()
-        };
-        stored.len() == key.len()
-            && (HEAD_WORDS..key.len() / 8).all(|w| word_at(stored, w) == word_at(key, w))
+        let keys = &self.keys;
+        self.index.find_mut(hash, |g| {
+            g.hash == hash
+                && g.len as usize == len
+                && g.head == head
+                && (len <= HEAD_WORDS * 8 || rest_equal(keys.bytes(g.pos as usize), key))
+        })
     }
 
     #[inline]
     fn insert(&mut self, key: Row<'_>, hash: u64, buf: B) {
-        let at = self.keys.data_len();
-        let i = self.keys.push(key);
-        self.register(i, at, hash, buf);
+        let pos = self.keys.push(key);
+        self.register(pos, hash, buf);
     }
 
-    /// Adds a key whose row `fill` writes; returns its position.
+    /// Adds a key whose row `fill` writes; returns its position in the arena.
     #[inline]
     fn insert_with(&mut self, hash: u64, buf: B, fill: impl FnOnce(&mut RowBuilder<'_>)) -> usize {
-        let at = self.keys.data_len();
-        let i = self.keys.push_with(fill);
-        self.register(i, at, hash, buf);
-        i
+        let pos = self.keys.push_with(fill);
+        self.register(pos, hash, buf);
+        pos
     }
 
-    /// Indexes the key at position `i`, whose row starts at byte `at` of the arena.
+    /// Indexes the key at arena position `pos`.
     #[inline]
-    fn register(&mut self, i: usize, at: usize, hash: u64, buf: B) {
-        let row = self.keys.bytes(i);
+    fn register(&mut self, pos: usize, hash: u64, buf: B) {
+        let row = self.keys.bytes(pos);
         let group = Group {
             hash,
             len: u32::try_from(row.len()).unwrap_or(u32::MAX),
-            // Past 4 GiB of keys the offset does not fit: such keys are found by position.
-            at: u32::try_from(at).unwrap_or(u32::MAX),
+            pos: u32::try_from(pos).unwrap_or(u32::MAX),
             head: head_of(row),
             buf: Some(buf),
         };
-        self.groups.push(group);
-        let groups = &self.groups;
-        self.index.insert_unique(hash, i as u32, |&j| groups[j as usize].hash);
-    }
-
-    /// The pinned hash of key `i`.
-    fn hash(&self, i: usize) -> u64 {
-        self.groups[i].hash
-    }
-
-    /// Key `i`'s buffer, unless it was taken.
-    fn buf(&self, i: usize) -> Option<&B> {
-        self.groups[i].buf.as_ref()
-    }
-
-    /// Takes key `i`'s buffer, leaving none.
-    fn take_buf(&mut self, i: usize) -> Option<B> {
-        self.groups[i].buf.take()
-    }
-
-    #[inline]
-    fn update(&mut self, i: usize, f: impl FnOnce(B) -> B) {
-        let slot = &mut self.groups[i].buf;
-        if let Some(buf) = slot.take() {
-            *slot = Some(f(buf));
-        }
+        self.index.insert_unique(hash, group, |g| g.hash);
     }
 
     /// Adds `key` with `buf`, or merges `buf` into the key's buffer with `merge`.
     fn upsert(&mut self, key: Row<'_>, hash: u64, buf: B, merge: impl FnOnce(B, B) -> B) {
-        match self.find(key.bytes(), hash) {
-            Some(i) => self.update(i, |old| merge(old, buf)),
+        match self.find_mut(key.bytes(), hash) {
+            Some(g) => {
+                if let Some(old) = g.buf.take() {
+                    g.buf = Some(merge(old, buf));
+                }
+            }
             None => self.insert(key, hash, buf),
         }
     }
+
+    /// Every key's row, hash and buffer, taking the buffers.
+    fn drain(&mut self) -> impl Iterator<Item = (Row<'_>, u64, B)> {
+        let keys = &self.keys;
+        self.index
+            .iter_mut()
+            .filter_map(|g| Some((keys.get(g.pos as usize), g.hash, g.buf.take()?)))
+    }
+
+    /// Every key's row and buffer.
+    fn entries(&self) -> impl Iterator<Item = (Row<'_>, &B)> {
+        self.index.iter().filter_map(|g| Some((self.keys.get(g.pos as usize), g.buf.as_ref()?)))
+    }
+}
+
+/// Whether two key rows of one length, equal in their heads, are equal past them; a word at a
+/// time, as the rest of a key is short, where a call to `memcmp` costs more.
+#[inline]
+fn rest_equal(stored: &[u8], key: &[u8]) -> bool {
+    stored.len() == key.len()
+        && (HEAD_WORDS..key.len() / 8).all(|w| word_at(stored, w) == word_at(key, w))
 }
 
 /// Complete mode's copy of one state partition in memory, as of store version `version` of
@@ -362,14 +339,22 @@ where
             key.write_key_row(scratch, &self.key_schema);
             let hash = hash_row(scratch);
             let table = &mut tables[partition_of(hash, partitions)];
-            match table.find(scratch, hash) {
-                Some(i) => table.update(i, |buf| self.agg.reduce(buf, value)),
+            match table.find_mut(scratch, hash) {
+                Some(group) => {
+                    if let Some(buf) = group.buf.take() {
+                        group.buf = Some(self.agg.reduce(buf, value));
+                    }
+                }
                 None => {
-                    let i = table.insert_with(hash, self.agg.init(value), |b| {
+                    let pos = table.insert_with(hash, self.agg.init(value), |b| {
                         b.reserve_var(key.var_size());
                         key.write(b, 0);
                     });
-                    debug_assert_eq!(table.keys.bytes(i), &scratch[..], "key row encodings differ");
+                    debug_assert_eq!(
+                        table.keys.bytes(pos),
+                        &scratch[..],
+                        "key row encodings differ"
+                    );
                 }
             }
         }
@@ -386,11 +371,8 @@ where
         let mut empty = GroupTable::new(self.key_schema.clone());
         let merged = if tables.is_empty() { &mut empty } else { tables.swap_remove(0) };
         for table in tables {
-            for i in 0..table.len() {
-                if let Some(buf) = table.take_buf(i) {
-                    let key = table.keys.get(i);
-                    merged.upsert(key, table.hash(i), buf, |a, b| self.agg.merge(a, b));
-                }
+            for (key, hash, buf) in table.drain() {
+                merged.upsert(key, hash, buf, |a, b| self.agg.merge(a, b));
             }
         }
 
@@ -403,9 +385,9 @@ where
         let mut value = RowWriter::new();
         let mut added_keys = 0u64;
         let mut added_bytes = 0u64;
-        for i in 0..merged.len() {
-            let Some(buf) = merged.take_buf(i) else { continue };
-            let key = merged.keys.bytes(i);
+        let updated = merged.len() as u64;
+        for (key_row, _, buf) in merged.drain() {
+            let key = key_row.bytes();
             let (buf, is_new) = match store.get(key)? {
                 Some(old) => {
                     let row = Row::try_new(old, &self.buf_schema).map_err(|e| {
@@ -428,7 +410,7 @@ where
             }
             store.put(key, row.bytes());
             if ctx.mode == OutputMode::Update {
-                out.push((K::read(&merged.keys.get(i), 0), self.agg.finish(&buf)));
+                out.push((K::read(&key_row, 0), self.agg.finish(&buf)));
             }
         }
 
@@ -437,7 +419,7 @@ where
         let figures = StateOperatorMetrics {
             operator_name: "stateStoreSave".to_owned(),
             num_rows_total: rows,
-            num_rows_updated: merged.len() as u64,
+            num_rows_updated: updated,
             memory_used_bytes: bytes,
             num_partitions: 1,
         };
@@ -455,45 +437,41 @@ where
     ) -> Result<MergedPartition<K, A::Out>> {
         let mut copy = self.take_state_copy(ctx, partition, &store)?;
         let mut value = RowWriter::new();
-        for i in 0..merged.len() {
-            let Some(buf) = merged.take_buf(i) else { continue };
-            let key = merged.keys.get(i);
-            let hash = merged.hash(i);
-            let (buf, old_len) = match copy.table.find(key.bytes(), hash) {
-                Some(j) => {
-                    let Some(old) = copy.table.groups[j].buf.take() else { continue };
-                    (self.agg.merge(old.buf, buf), Some((j, old.row_len)))
-                }
-                None => (buf, None),
+        let updated = merged.len() as u64;
+        for (key, hash, buf) in merged.drain() {
+            // Writes the key's new value row into the store; returns the row's length.
+            let mut put = |buf: &A::Buf| {
+                let row = value.write(&self.buf_schema, |b| {
+                    b.reserve_var(buf.var_size());
+                    buf.write(b);
+                });
+                store.put(key.bytes(), row.bytes());
+                row.bytes().len()
             };
-            let row = value.write(&self.buf_schema, |b| {
-                b.reserve_var(buf.var_size());
-                buf.write(b);
-            });
-            store.put(key.bytes(), row.bytes());
-            let row_len = row.bytes().len();
-            let cached = CachedBuf { buf, row_len };
-            match old_len {
-                Some((j, old)) => {
-                    copy.bytes = copy.bytes + row_len as u64 - old as u64;
-                    copy.table.groups[j].buf = Some(cached);
+            match copy.table.find_mut(key.bytes(), hash) {
+                Some(group) => {
+                    // Every group of the copy holds its buffer between batches.
+                    let Some(old) = group.buf.take() else { continue };
+                    let buf = self.agg.merge(old.buf, buf);
+                    let row_len = put(&buf);
+                    copy.bytes = copy.bytes + row_len as u64 - old.row_len as u64;
+                    group.buf = Some(CachedBuf { buf, row_len });
                 }
                 None => {
+                    let row_len = put(&buf);
                     copy.bytes += (key.bytes().len() + row_len) as u64;
-                    copy.table.insert(key, hash, cached);
+                    copy.table.insert(key, hash, CachedBuf { buf, row_len });
                 }
             }
         }
         let mut out = Vec::with_capacity(copy.table.len());
-        for j in 0..copy.table.len() {
-            if let Some(cached) = copy.table.buf(j) {
-                out.push((K::read(&copy.table.keys.get(j), 0), self.agg.finish(&cached.buf)));
-            }
+        for (key, cached) in copy.table.entries() {
+            out.push((K::read(&key, 0), self.agg.finish(&cached.buf)));
         }
         let figures = StateOperatorMetrics {
             operator_name: "stateStoreSave".to_owned(),
             num_rows_total: copy.table.len() as u64,
-            num_rows_updated: merged.len() as u64,
+            num_rows_updated: updated,
             memory_used_bytes: copy.bytes,
             num_partitions: 1,
         };
@@ -672,13 +650,15 @@ mod tests {
             let row = key_row(&schema, key);
             table.insert(Row::try_new(&row, &schema).unwrap(), 7, i as i64);
         }
-        assert_eq!(table.find(&key_row(&schema, long_a), 7), Some(0));
-        assert_eq!(table.find(&key_row(&schema, short_a), 7), Some(1));
-        assert_eq!(table.find(&key_row(&schema, long_b), 7), None, "differs past the head");
-        assert_eq!(table.find(&key_row(&schema, short_b), 7), None, "differs in the head");
-        assert_eq!(table.find(&key_row(&schema, long_a), 8), None, "another hash");
+        let mut find =
+            |key: &str, hash| table.find_mut(&key_row(&schema, key), hash).and_then(|g| g.buf);
+        assert_eq!(find(long_a, 7), Some(0));
+        assert_eq!(find(short_a, 7), Some(1));
+        assert_eq!(find(long_b, 7), None, "differs past the head");
+        assert_eq!(find(short_b, 7), None, "differs in the head");
+        assert_eq!(find(long_a, 8), None, "another hash");
         table.clear();
         assert_eq!(table.len(), 0);
-        assert_eq!(table.find(&key_row(&schema, long_a), 7), None, "cleared");
+        assert!(table.find_mut(&key_row(&schema, long_a), 7).is_none(), "cleared");
     }
 }
