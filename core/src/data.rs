@@ -85,7 +85,9 @@ impl RowField for Str {
 /// (empty pieces included). The iterator owns `text`, so a `flat_map` closure can return it
 /// without collecting the pieces first: `.flat_map(|line: Str| split(line, ' '))`.
 pub fn split(text: Str, sep: char) -> Split {
-    Split { text, sep, at: 0, done: false }
+    let mut utf8 = [0u8; 4];
+    let ascii = sep.is_ascii().then(|| sep.encode_utf8(&mut utf8).as_bytes()[0]);
+    Split { text, sep, ascii, at: 0, done: false }
 }
 
 /// The iterator [`split`] returns.
@@ -93,6 +95,8 @@ pub fn split(text: Str, sep: char) -> Split {
 pub struct Split {
     text: Str,
     sep: char,
+    /// `sep` as its byte when it is ASCII, the common case, searched for eight bytes at a time.
+    ascii: Option<u8>,
     at: usize,
     done: bool,
 }
@@ -106,15 +110,14 @@ impl Iterator for Split {
             return None;
         }
         let rest = &self.text[self.at..];
-        let found = if self.sep.is_ascii() {
-            crate::byte_search::find_byte(rest.as_bytes(), self.sep as u8)
-        } else {
-            rest.find(self.sep)
+        let (found, sep_len) = match self.ascii {
+            Some(byte) => (crate::byte_search::find_byte(rest.as_bytes(), byte), 1),
+            None => (rest.find(self.sep), self.sep.len_utf8()),
         };
         match found {
             Some(i) => {
                 let piece = Str::new(&rest[..i]);
-                self.at += i + self.sep.len_utf8();
+                self.at += i + sep_len;
                 Some(piece)
             }
             None => {
