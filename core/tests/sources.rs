@@ -85,11 +85,9 @@ fn bad_options_fail_at_load() {
     assert!(e.contains("generator source: option 'wordsPerLine' = 'many' is invalid"), "{e}");
 }
 
-#[test]
-fn closed_port_fails_at_start_naming_the_address() {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let session = session();
-    let lines = session
+/// The lines of the socket source on 127.0.0.1:`port`.
+fn socket_lines(session: &Session, port: u16) -> ember::Dataset<Str> {
+    session
         .read_stream()
         .format("socket")
         .option("host", "127.0.0.1")
@@ -97,7 +95,14 @@ fn closed_port_fails_at_start_naming_the_address() {
         .load()
         .unwrap()
         .as_::<Str>()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn closed_port_fails_at_start_naming_the_address() {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let session = session();
+    let lines = socket_lines(&session, port);
     let err = lines.write_stream().format("noop").start().expect_err("nobody listens");
     assert!(matches!(err, EmberError::Source { .. }), "{err:?}");
     let text = err.to_string();
@@ -111,15 +116,7 @@ fn socket_word_count_end_to_end() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let session = session();
-    let lines = session
-        .read_stream()
-        .format("socket")
-        .option("host", "127.0.0.1")
-        .option("port", port)
-        .load()
-        .unwrap()
-        .as_::<Str>()
-        .unwrap();
+    let lines = socket_lines(&session, port);
     let q = word_count(&lines, "sock", Trigger::AsFastAsPossible, None);
     let (mut peer, _) = listener.accept().unwrap();
     let expect = |pairs: &[(&str, i64)]| -> BTreeMap<String, i64> {

@@ -323,6 +323,32 @@ where
         self.key_schema.fingerprint().rotate_left(1) ^ self.buf_schema.fingerprint()
     }
 
+    /// A key or value row read from `partition`'s store, checked against `schema`; a row that
+    /// does not fit names the operator, partition and version it came from.
+    fn state_row<'a>(
+        &self,
+        ctx: &ExecContext<'_>,
+        partition: usize,
+        what: &str,
+        bytes: &'a [u8],
+        schema: &'a Schema,
+    ) -> Result<Row<'a>> {
+        Row::try_new(bytes, schema).map_err(|e| {
+            EmberError::State(ember_state::StateError::InvalidArgument(format!(
+                "state {what} of operator {} partition {partition} at version {}: {e}",
+                self.operator_id, ctx.batch_id
+            )))
+        })
+    }
+
+    /// `buf` as a value row, written into `writer`.
+    fn buf_row<'w>(&'w self, writer: &'w mut RowWriter, buf: &A::Buf) -> Row<'w> {
+        writer.write(&self.buf_schema, |b| {
+            b.reserve_var(buf.var_size());
+            buf.write(b);
+        })
+    }
+
     /// Pre-aggregates values into `tables`, one per state partition. A key's row is written
     /// into `scratch` for hashing and probing; only a new key goes through the checked row
     /// builder into the table's arena.
@@ -390,20 +416,12 @@ where
             let key = key_row.bytes();
             let (buf, is_new) = match store.get(key)? {
                 Some(old) => {
-                    let row = Row::try_new(old, &self.buf_schema).map_err(|e| {
-                        EmberError::State(ember_state::StateError::InvalidArgument(format!(
-                            "state value of operator {} partition {partition} at version {}: {e}",
-                            self.operator_id, ctx.batch_id
-                        )))
-                    })?;
+                    let row = self.state_row(ctx, partition, "value", old, &self.buf_schema)?;
                     (self.agg.merge(A::Buf::read(&row), buf), false)
                 }
                 None => (buf, true),
             };
-            let row = value.write(&self.buf_schema, |b| {
-                b.reserve_var(buf.var_size());
-                buf.write(b);
-            });
+            let row = self.buf_row(&mut value, &buf);
             if is_new {
                 added_keys += 1;
                 added_bytes += (key.len() + row.bytes().len()) as u64;
@@ -441,10 +459,7 @@ where
         for (key, hash, buf) in merged.drain() {
             // Writes the key's new value row into the store; returns the row's length.
             let mut put = |buf: &A::Buf| {
-                let row = value.write(&self.buf_schema, |b| {
-                    b.reserve_var(buf.var_size());
-                    buf.write(b);
-                });
+                let row = self.buf_row(&mut value, buf);
                 store.put(key.bytes(), row.bytes());
                 row.bytes().len()
             };
@@ -510,8 +525,9 @@ where
         };
         for entry in store.iter() {
             let (k, v) = entry?;
-            let key = Row::try_new(k, &self.key_schema)?;
-            let buf = A::Buf::read(&Row::try_new(v, &self.buf_schema)?);
+            let key = self.state_row(ctx, partition, "key", k, &self.key_schema)?;
+            let buf =
+                A::Buf::read(&self.state_row(ctx, partition, "value", v, &self.buf_schema)?);
             copy.table.insert(key, hash_row(k), CachedBuf { buf, row_len: v.len() });
             copy.bytes += (k.len() + v.len()) as u64;
         }
