@@ -23,7 +23,7 @@ use super::{
 use crate::data::Data;
 use crate::error::{EmberError, Result};
 use crate::row::{
-    Field, Row, RowArena, RowBuilder, RowField, RowWriter, Schema, hash_row, partition_of,
+    Field, Row, RowArena, RowBuilder, RowField, RowWriter, Schema, hash_row, partition_of, read_u64,
 };
 use crate::streaming::OutputMode;
 
@@ -127,10 +127,7 @@ fn head_of(row: &[u8]) -> [u64; HEAD_WORDS] {
 /// Word `i` of `row`, or 0 past its end.
 #[inline]
 fn word_at(row: &[u8], i: usize) -> u64 {
-    match row.get(i * 8..i * 8 + 8) {
-        Some(w) => u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]),
-        None => 0,
-    }
+    if row.len() >= i * 8 + 8 { read_u64(row, i * 8) } else { 0 }
 }
 
 /// One group: the key's pinned hash, row length, position in the arena and head, and its

@@ -19,6 +19,7 @@ pub(crate) use encode::write_var_key_row;
 pub use encode::{RowField, RowType, RowView, TypedList, check_schema};
 pub use error::RowError;
 pub use hash::{ROW_FORMAT_VERSION, ROW_HASH_SEED, hash_row, partition_of};
+pub(crate) use layout::read_u64;
 pub use layout::{SLOT_BYTES, bitset_bytes, round8};
 pub use types::{DataType, FINGERPRINT_SEED, Field, Kind, Schema};
 pub use value::{Value, encode_values};
