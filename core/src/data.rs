@@ -85,8 +85,8 @@ impl RowField for Str {
 /// (empty pieces included). The iterator owns `text`, so a `flat_map` closure can return it
 /// without collecting the pieces first: `.flat_map(|line: Str| split(line, ' '))`.
 pub fn split(text: Str, sep: char) -> Split {
-    let mut utf8 = [0u8; 4];
-    let ascii = sep.is_ascii().then(|| sep.encode_utf8(&mut utf8).as_bytes()[0]);
+    // An ASCII char's code point is its one UTF-8 byte.
+    let ascii = sep.is_ascii().then_some(sep as u8);
     Split { text, sep, ascii, at: 0, done: false }
 }
 
