@@ -349,3 +349,86 @@ fn rate_rows_through_the_engine_as_typed_timestamps() {
         assert_eq!(pair[1].0.0 - pair[0].0.0, 500, "{pair:?}");
     }
 }
+
+/// Available-now fixes the end of a rate source's rows to those due when the query starts:
+/// the rows keep coming, and the query still ends.
+#[test]
+fn rate_available_now_ends_at_the_rows_due_at_start() {
+    let dir = temp_dir("rate-available-now");
+    let session = session();
+    let run = || {
+        let q = session
+            .read_stream()
+            .format("rate")
+            .option("rowsPerSecond", 1000)
+            .load()
+            .unwrap()
+            .as_::<(ember::Timestamp, i64)>()
+            .unwrap()
+            .write_stream()
+            .format("memory")
+            .query_name("rate_now")
+            .option("checkpointLocation", dir.display())
+            .trigger(Trigger::AvailableNow)
+            .start()
+            .unwrap();
+        run_to_end(&q);
+        assert!(q.exception().is_none(), "{:?}", q.exception());
+        q.recent_progress().iter().map(|p| p.num_input_rows).sum::<u64>()
+    };
+    let first_started = Instant::now();
+    run();
+    std::thread::sleep(Duration::from_millis(300));
+    let second_started = Instant::now();
+    let rows = run();
+    // The second run starts at least 300 ms after the source's start time: 300 rows or more
+    // are due, and no more than were due when it started (plus a margin for the clock reads).
+    let due_at_start = second_started.duration_since(first_started).as_millis() as u64;
+    assert!(rows >= 300, "only {rows} rows");
+    assert!(rows <= due_at_start + 50, "{rows} rows, but only about {due_at_start} were due");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Available-now over a socket that never stops sending still ends.
+#[test]
+fn socket_available_now_ends_while_lines_keep_arriving() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let sender = std::thread::spawn(move || {
+        let (mut peer, _) = listener.accept().unwrap();
+        // Bursts faster than batches end, so a trigger always finds new lines; ends when the
+        // query closes the connection.
+        let burst = b"tick tock\n".repeat(50);
+        while peer.write_all(&burst).is_ok() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    });
+    let session = session();
+    let q = word_count(&socket_lines(&session, port), "sock_now", Trigger::AvailableNow, None);
+    run_to_end(&q);
+    assert!(q.exception().is_none(), "{:?}", q.exception());
+    let counts = counts(&session, "sock_now");
+    assert_eq!(counts.get("tick"), counts.get("tock"));
+    sender.join().unwrap();
+}
+
+/// A generator whose lines are all available at once has no end to process up to.
+#[test]
+fn generator_available_now_needs_a_bounded_input() {
+    let session = session();
+    let unbounded = generator(&session, &[("linesPerSecond", "0")]);
+    let err = unbounded
+        .write_stream()
+        .format("noop")
+        .trigger(Trigger::AvailableNow)
+        .start()
+        .expect_err("no end");
+    let text = err.to_string();
+    assert!(text.contains("GeneratorSource[linesPerSecond=0]"), "{text}");
+    assert!(text.contains("totalLines"), "{text}");
+    // Paced, it ends with the lines due when it started.
+    let paced = generator(&session, &[("linesPerSecond", "100000")]);
+    let q = paced.write_stream().format("noop").trigger(Trigger::AvailableNow).start().unwrap();
+    run_to_end(&q);
+    assert!(q.exception().is_none(), "{:?}", q.exception());
+}

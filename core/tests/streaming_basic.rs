@@ -235,3 +235,32 @@ fn complete_mode_restarted_from_the_same_dataset_reads_the_store_again() {
 fn model(pairs: &[(&str, i64)]) -> BTreeMap<String, i64> {
     pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
 }
+
+/// Available-now processes what the stream held when the query started, even when every batch
+/// adds more (the sink here feeds the stream), and then ends.
+#[test]
+fn available_now_ends_at_the_data_present_at_start() {
+    let session = session();
+    let input = MemoryStream::<Str>::new();
+    input.add_data(["a b".into()]).unwrap();
+    input.add_data(["b c".into()]).unwrap();
+    let feeder = input.clone();
+    let batches = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = batches.clone();
+    let query = ember::DataFrame::from_source(&session, input.factory())
+        .as_::<Str>()
+        .unwrap()
+        .write_stream()
+        .trigger(ember::Trigger::AvailableNow)
+        .foreach_batch(move |id, output| {
+            seen.lock().unwrap().push((id, output.iter().map(|b| b.num_rows()).sum::<usize>()));
+            feeder.add_data(["more".into()])?;
+            Ok(())
+        })
+        .start()
+        .unwrap();
+    let ended = query.await_termination_timeout(std::time::Duration::from_secs(60)).unwrap();
+    assert!(ended, "available-now must end");
+    assert!(query.exception().is_none(), "{:?}", query.exception());
+    assert_eq!(*batches.lock().unwrap(), vec![(0, 2)], "one batch of the two lines");
+}

@@ -315,6 +315,7 @@ impl SourceFactory for GeneratorFactory {
             schema: self.schema.clone(),
             started: None,
             origin_lines: None,
+            available_now: None,
         }))
     }
 }
@@ -329,6 +330,9 @@ struct GeneratorSource {
     started: Option<Instant>,
     /// The offset this run began at (the checkpoint's, after a restart).
     origin_lines: Option<u64>,
+    /// Under available-now, the time after `start()` at which the query started: lines due
+    /// later wait for the next run.
+    available_now: Option<std::time::Duration>,
 }
 
 impl GeneratorSource {
@@ -370,13 +374,29 @@ impl Source for GeneratorSource {
     fn latest_offset(&mut self, start: Option<&SourceOffset>) -> Result<Option<SourceOffset>> {
         let from = start.map(|s| self.lines_of(s)).transpose()?.unwrap_or(0);
         let origin = *self.origin_lines.get_or_insert(from);
-        let elapsed = self.started.get_or_insert_with(Instant::now).elapsed().as_nanos();
+        let mut elapsed = self.started.get_or_insert_with(Instant::now).elapsed();
+        if let Some(cap) = self.available_now {
+            elapsed = elapsed.min(cap);
+        }
+        let elapsed = elapsed.as_nanos();
         let end = self
             .due(origin, elapsed)
             .min(from.saturating_add(self.config.max_lines_per_trigger))
             .min(self.config.total_lines.unwrap_or(u64::MAX))
             .max(from);
         Ok((end > 0).then(|| SourceOffset::from_value(&serde_json::json!({ "lines": end }))))
+    }
+
+    fn prepare_for_available_now(&mut self) -> Result<()> {
+        if self.config.lines_per_second == 0 && self.config.total_lines.is_none() {
+            return Err(EmberError::source(
+                self.config.description(),
+                "with linesPerSecond=0 and no totalLines every line is available at once, so an \
+                 available-now trigger would never end: set totalLines or a linesPerSecond",
+            ));
+        }
+        self.available_now = Some(self.started.get_or_insert_with(Instant::now).elapsed());
+        Ok(())
     }
 
     fn get_batch(

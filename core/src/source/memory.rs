@@ -71,12 +71,20 @@ impl SourceFactory for MemoryFactory {
         "MemoryStream".to_owned()
     }
     fn create(&self) -> Result<Box<dyn Source>> {
-        Ok(Box::new(MemorySource { shared: self.shared.clone() }))
+        Ok(Box::new(MemorySource { shared: self.shared.clone(), available_now: None }))
     }
 }
 
 struct MemorySource {
     shared: Arc<Shared>,
+    /// Under available-now, the units added when the query started: later ones wait.
+    available_now: Option<usize>,
+}
+
+impl MemorySource {
+    fn added(&self) -> usize {
+        self.shared.batches.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
 }
 
 fn batches_of(offset: &SourceOffset) -> Result<usize> {
@@ -104,8 +112,12 @@ impl Source for MemorySource {
         Ok(())
     }
     fn latest_offset(&mut self, _: Option<&SourceOffset>) -> Result<Option<SourceOffset>> {
-        let n = self.shared.batches.lock().unwrap_or_else(|e| e.into_inner()).len();
+        let n = self.added().min(self.available_now.unwrap_or(usize::MAX));
         Ok((n > 0).then(|| SourceOffset::from_value(&serde_json::json!({ "batches": n }))))
+    }
+    fn prepare_for_available_now(&mut self) -> Result<()> {
+        self.available_now = Some(self.added());
+        Ok(())
     }
     fn get_batch(
         &mut self,

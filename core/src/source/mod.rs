@@ -51,8 +51,9 @@ pub trait Source: Send {
     ) -> Result<Vec<RecordBatch>>;
     /// The query runs with `Trigger::AvailableNow`: fix the end of the data it processes to
     /// what is available now (Spark's `prepareForTriggerAvailableNow`); data arriving later
-    /// waits for the next start. Called once, after [`start`](Self::start). The default keeps
-    /// reading until a trigger finds nothing new.
+    /// waits for the next start. Called once, after [`start`](Self::start). Every built-in
+    /// source implements it; the default, for a source whose data does not grow while it
+    /// runs, keeps reading until a trigger finds nothing new.
     fn prepare_for_available_now(&mut self) -> Result<()> {
         Ok(())
     }

@@ -174,7 +174,12 @@ impl SourceFactory for RateFactory {
         self.rate.description()
     }
     fn create(&self) -> Result<Box<dyn Source>> {
-        Ok(Box::new(RateSource { rate: self.rate, schema: self.schema.clone(), start_us: None }))
+        Ok(Box::new(RateSource {
+            rate: self.rate,
+            schema: self.schema.clone(),
+            start_us: None,
+            available_now_us: None,
+        }))
     }
 }
 
@@ -184,6 +189,9 @@ struct RateSource {
     schema: Arc<Schema>,
     /// The start time, µs since the epoch: set by `start()`.
     start_us: Option<i64>,
+    /// Under available-now, the time (µs since the epoch) the query started: rows due after
+    /// it wait for the next run.
+    available_now_us: Option<i64>,
 }
 
 fn now_micros() -> i64 {
@@ -256,10 +264,17 @@ impl Source for RateSource {
     fn latest_offset(&mut self, start: Option<&SourceOffset>) -> Result<Option<SourceOffset>> {
         let start_us = self.started()?;
         let from = start.map(|s| self.value_of(s)).transpose()?.unwrap_or(0);
-        let elapsed = u64::try_from(now_micros().saturating_sub(start_us)).unwrap_or(0);
+        let now = self.available_now_us.map_or_else(now_micros, |cap| cap.min(now_micros()));
+        let elapsed = u64::try_from(now.saturating_sub(start_us)).unwrap_or(0);
         let due = self.rate.rows_at(elapsed);
         let end = due.min(from.saturating_add(MAX_ROWS_PER_BATCH)).max(from);
         Ok((end > 0).then(|| SourceOffset::from_value(&serde_json::json!({ "value": end }))))
+    }
+
+    fn prepare_for_available_now(&mut self) -> Result<()> {
+        self.started()?;
+        self.available_now_us = Some(now_micros());
+        Ok(())
     }
 
     fn get_batch(

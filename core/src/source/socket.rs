@@ -131,6 +131,11 @@ struct Buffer {
     lines: VecDeque<(String, i64)>,
     /// The index of `lines[0]`: lines before it were committed and dropped.
     base: u64,
+    /// Lines received by this run, committed or not.
+    received: u64,
+    /// Under available-now, the lines this run had received when the query started: later
+    /// lines wait for the next run.
+    available_now: Option<u64>,
     /// Whether line indexes are fixed: once an offset was handed out, or the numbering was
     /// aligned with the checkpoint's. Before that, the first line may be renumbered to follow
     /// the checkpoint's last offset.
@@ -145,6 +150,13 @@ impl Buffer {
     /// The index the next line received will get.
     fn next_index(&self) -> u64 {
         self.base + self.lines.len() as u64
+    }
+
+    /// The index after the last line a batch may take: under available-now, lines received
+    /// after the query started are held back.
+    fn end_index(&self) -> u64 {
+        let held_back = self.available_now.map_or(0, |cap| self.received.saturating_sub(cap));
+        self.next_index().saturating_sub(held_back)
     }
 
     /// Numbers the lines so that the first one not seen yet follows `last` (an offset of the
@@ -204,7 +216,9 @@ fn read_lines(stream: TcpStream, shared: &Shared) {
                 }
                 let line = String::from_utf8_lossy(&bytes).into_owned();
                 let received = now_micros();
-                shared.lock().lines.push_back((line, received));
+                let mut buffer = shared.lock();
+                buffer.lines.push_back((line, received));
+                buffer.received += 1;
             }
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
             Err(e) => {
@@ -288,8 +302,14 @@ impl Source for SocketSource {
             return Err(EmberError::source(description, error.clone()));
         }
         buffer.align_after(start);
-        let next = buffer.next_index();
+        let next = buffer.end_index();
         Ok((next > 0).then(|| offset_of(next - 1)))
+    }
+
+    fn prepare_for_available_now(&mut self) -> Result<()> {
+        let mut buffer = self.shared.lock();
+        buffer.available_now = Some(buffer.received);
+        Ok(())
     }
 
     fn get_batch(
@@ -498,6 +518,41 @@ mod tests {
         assert_eq!(source.latest_offset(Some(&offset_of(4))).unwrap(), Some(offset_of(4)));
         assert!(source.get_batch(None, &offset_of(0)).is_err());
         source.stop();
+        source.stop();
+    }
+
+    #[test]
+    fn available_now_holds_back_lines_received_after_it() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port().to_string();
+        let config = Config::parse(&options(&[("host", "127.0.0.1"), ("port", &port)])).unwrap();
+        let shared = Arc::new(Shared::default());
+        let mut source = SocketSource {
+            schema: config.schema(),
+            config,
+            shared: shared.clone(),
+            stream: None,
+            reader: None,
+        };
+        source.start(&ctx()).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        let received_at_least = |n: u64| {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while shared.lock().received < n {
+                assert!(Instant::now() < deadline, "only {} lines arrived", shared.lock().received);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        };
+        server.write_all(b"a\nb\n").unwrap();
+        received_at_least(2);
+        source.prepare_for_available_now().unwrap();
+        server.write_all(b"c\nd\n").unwrap();
+        received_at_least(4);
+        assert_eq!(source.latest_offset(None).unwrap(), Some(offset_of(1)));
+        assert_eq!(lines_of(&source.get_batch(None, &offset_of(1)).unwrap()), ["a", "b"]);
+        source.commit(&offset_of(1)).unwrap();
+        let end = Some(offset_of(1));
+        assert_eq!(source.latest_offset(end.as_ref()).unwrap(), end, "nothing new after that");
         source.stop();
     }
 

@@ -53,5 +53,7 @@ pub enum Trigger {
     /// One batch with whatever is available, then stop.
     Once,
     /// Everything available at start, in as many batches as per-batch limits need, then stop.
+    /// Data arriving meanwhile (new files, socket lines, rate or generator rows that become
+    /// due, memory-stream additions) waits for the next start, as in Spark.
     AvailableNow,
 }
