@@ -60,6 +60,15 @@ impl RowField for Str {
     fn write_key_row(&self, buf: &mut Vec<u8>, _: &Schema) {
         crate::row::write_var_key_row(buf, self.as_bytes());
     }
+    /// A string of up to 16 bytes held inline: its zero-padded storage is the row's
+    /// variable-length region as it stands.
+    #[inline]
+    fn write_short_key_row(&self, out: &mut [u8; crate::row::SHORT_KEY_ROW]) -> Option<usize> {
+        let (padded, len) = self.padded16()?;
+        out[8..16].copy_from_slice(&crate::row::pack_slot(16, len).to_le_bytes());
+        out[16..32].copy_from_slice(padded);
+        Some(16 + round8(len))
+    }
     #[inline]
     fn var_size(&self) -> usize {
         round8(self.len())

@@ -31,7 +31,8 @@ enum Repr {
     Heap(Box<str>),
 }
 
-/// Invariant: `bytes[..len]` is UTF-8, copied whole from a `&str` by [`Str::new`].
+/// Invariant: `bytes[..len]` is UTF-8, copied whole from a `&str` by [`Str::new`], and
+/// `bytes[len..]` is zeros.
 #[derive(Clone, Copy)]
 #[repr(C, align(8))]
 struct Inline {
@@ -114,6 +115,19 @@ impl Str {
     /// Whether the string is stored inline (built without allocating).
     pub fn is_inline(&self) -> bool {
         matches!(self.0, Repr::Inline(_))
+    }
+
+    /// For a string of at most 16 bytes stored inline: its first 16 bytes of storage (the
+    /// string, then zeros) and its length. One fixed-size copy of them is the string
+    /// zero-padded to 16 bytes, without a length-dependent copy.
+    #[inline]
+    pub(crate) fn padded16(&self) -> Option<(&[u8; 16], usize)> {
+        match &self.0 {
+            Repr::Inline(Inline { bytes, len }) if (*len as usize) <= 16 => {
+                bytes.first_chunk::<16>().map(|b| (b, *len as usize))
+            }
+            _ => None,
+        }
     }
 }
 

@@ -70,8 +70,8 @@ fn tuple_columns_are_named_as_in_spark() {
 proptest! {
     #![proptest_config(config())]
 
-    /// The direct key-row writers of strings and integers write exactly what the checked row
-    /// builder writes.
+    /// The direct key-row writers of strings and integers, on a vector and on the stack,
+    /// write exactly what the checked row builder writes.
     #[test]
     fn direct_key_rows_equal_builder_rows(s in ".{0,40}", i in any::<i64>(), j in any::<i32>()) {
         fn both<K: ember::row::RowField>(k: &K) -> (Vec<u8>, Vec<u8>) {
@@ -83,11 +83,21 @@ proptest! {
             k.write(&mut b, 0);
             b.finish();
             ember::row::Row::try_new(&direct, &schema).unwrap();
+            let mut short = [0u8; ember::row::SHORT_KEY_ROW];
+            if let Some(len) = k.write_short_key_row(&mut short) {
+                assert_eq!(&short[..len], &direct[..], "the short key row differs");
+            }
             (direct, built)
         }
         let (a, b) = both(&s);
         prop_assert_eq!(a, b);
-        let (a, b) = both(&Str::from(s.as_str()));
+        let key = Str::from(s.as_str());
+        let mut short = [0u8; ember::row::SHORT_KEY_ROW];
+        prop_assert_eq!(
+            ember::row::RowField::write_short_key_row(&key, &mut short).is_some(),
+            key.len() <= 16
+        );
+        let (a, b) = both(&key);
         prop_assert_eq!(a, b);
         let (a, b) = both(&i);
         prop_assert_eq!(a, b);

@@ -23,7 +23,8 @@ use super::{
 use crate::data::Data;
 use crate::error::{EmberError, Result};
 use crate::row::{
-    Field, Row, RowArena, RowBuilder, RowField, RowWriter, Schema, hash_row, partition_of, read_u64,
+    Field, Row, RowArena, RowBuilder, RowField, RowWriter, SHORT_KEY_ROW, Schema, hash_row,
+    partition_of, read_u64,
 };
 use crate::streaming::OutputMode;
 
@@ -358,11 +359,18 @@ where
         let partitions = tables.len();
         for value in items {
             let key = (self.key_fn)(&value);
-            scratch.clear();
-            key.write_key_row(scratch, &self.key_schema);
-            let hash = hash_row(scratch);
+            let mut short = [0u8; SHORT_KEY_ROW];
+            let row: &[u8] = match key.write_short_key_row(&mut short) {
+                Some(len) => &short[..len],
+                None => {
+                    scratch.clear();
+                    key.write_key_row(scratch, &self.key_schema);
+                    scratch
+                }
+            };
+            let hash = hash_row(row);
             let table = &mut tables[partition_of(hash, partitions)];
-            match table.find_mut(scratch, hash) {
+            match table.find_mut(row, hash) {
                 Some(group) => {
                     if let Some(buf) = group.buf.take() {
                         group.buf = Some(self.agg.reduce(buf, value));
@@ -373,11 +381,7 @@ where
                         b.reserve_var(key.var_size());
                         key.write(b, 0);
                     });
-                    debug_assert_eq!(
-                        table.keys.bytes(pos),
-                        &scratch[..],
-                        "key row encodings differ"
-                    );
+                    debug_assert_eq!(table.keys.bytes(pos), row, "key row encodings differ");
                 }
             }
         }

@@ -110,7 +110,19 @@ pub trait RowField: Sized {
         self.write(&mut builder, 0);
         builder.finish();
     }
+
+    /// The bytes [`write_key_row`](Self::write_key_row) appends, written into `out` (all
+    /// zeros when called), and their length, when this value's key row fits in
+    /// [`SHORT_KEY_ROW`] bytes and the type writes it with a few fixed-size stores; else
+    /// `None`. Hash aggregation probes with such a row on the stack instead of a vector.
+    #[inline]
+    fn write_short_key_row(&self, _out: &mut [u8; SHORT_KEY_ROW]) -> Option<usize> {
+        None
+    }
 }
+
+/// The longest key row [`RowField::write_short_key_row`] writes.
+pub const SHORT_KEY_ROW: usize = 32;
 
 /// Appends the one-field row holding the string or bytes `value`: a zero null bitset, a slot
 /// pointing at offset 16, and the value padded with zeros to a multiple of 8.
@@ -154,6 +166,11 @@ macro_rules! fixed_field {
                 #[inline]
                 fn write_key_row(&self, buf: &mut Vec<u8>, _: &Schema) {
                     write_fixed_key_row(buf, ($slot)(*self));
+                }
+                #[inline]
+                fn write_short_key_row(&self, out: &mut [u8; SHORT_KEY_ROW]) -> Option<usize> {
+                    out[8..16].copy_from_slice(&(($slot)(*self) as u64).to_le_bytes());
+                    Some(16)
                 }
             )?
             fn data_type() -> DataType {
