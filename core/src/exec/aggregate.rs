@@ -115,6 +115,7 @@ where
 /// Bytes of a key row kept in its group entry, so a probe of a short key compares without
 /// reading the row arena.
 const HEAD_WORDS: usize = 3;
+const _: () = assert!(SHORT_KEY_ROW >= HEAD_WORDS * 8, "a short row holds a whole head");
 
 /// The first [`HEAD_WORDS`] words of a key row, zero-padded. Rows are a multiple of 8 bytes
 /// long, so two rows of one length are equal exactly when their heads and the rest are. Each
@@ -172,7 +173,17 @@ impl<B> GroupTable<B> {
     /// The group of the key whose row is `key` (with pinned hash `hash`).
     #[inline]
     fn find_mut(&mut self, key: &[u8], hash: u64) -> Option<&mut Group<B>> {
-        let head = head_of(key);
+        self.find_mut_with_head(key, head_of(key), hash)
+    }
+
+    /// [`find_mut`](Self::find_mut) given the key's head.
+    #[inline]
+    fn find_mut_with_head(
+        &mut self,
+        key: &[u8],
+        head: [u64; HEAD_WORDS],
+        hash: u64,
+    ) -> Option<&mut Group<B>> {
         let len = key.len();
         let keys = &self.keys;
         self.index.find_mut(hash, |g| {
@@ -360,17 +371,18 @@ where
         for value in items {
             let key = (self.key_fn)(&value);
             let mut short = [0u8; SHORT_KEY_ROW];
-            let row: &[u8] = match key.write_short_key_row(&mut short) {
-                Some(len) => &short[..len],
+            // A short row is zero past its end, so its head is its first words as they stand.
+            let (row, head): (&[u8], _) = match key.write_short_key_row(&mut short) {
+                Some(len) => (&short[..len], std::array::from_fn(|i| read_u64(&short, i * 8))),
                 None => {
                     scratch.clear();
                     key.write_key_row(scratch, &self.key_schema);
-                    scratch
+                    (scratch, head_of(scratch))
                 }
             };
             let hash = hash_row(row);
             let table = &mut tables[partition_of(hash, partitions)];
-            match table.find_mut(row, hash) {
+            match table.find_mut_with_head(row, head, hash) {
                 Some(group) => {
                     if let Some(buf) = group.buf.take() {
                         group.buf = Some(self.agg.reduce(buf, value));
