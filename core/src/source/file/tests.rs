@@ -498,3 +498,50 @@ fn options_are_checked_at_load() {
 
 /// A format, its options, and a part of the error they cause.
 type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+
+/// A large text file is parsed in two halves at once; the rows, their order and the text of
+/// every line are those of one pass, wherever the cut falls.
+#[test]
+fn a_large_text_file_parsed_in_halves_equals_one_pass() {
+    let mut o = Options::new();
+    o.set("path", "/x");
+    let config = parse_options("text", &o).unwrap();
+    let path = Path::new("/x/big.txt");
+    let lines = |batches: &[RecordBatch]| -> Vec<String> {
+        batches
+            .iter()
+            .flat_map(|b| {
+                b.column(0)
+                    .as_string::<i32>()
+                    .iter()
+                    .map(|s| s.unwrap().to_owned())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let mut big = Vec::new();
+    let mut i = 0u64;
+    while big.len() < PARALLEL_TEXT_BYTES * 2 {
+        match i % 5 {
+            0 => big.extend_from_slice(b"\r\n"),
+            1 => big.extend_from_slice(b"caf\xc3\xa9 \xff bad\n"),
+            _ => big.extend_from_slice(format!("line {i} of the file\n").as_bytes()),
+        }
+        i += 1;
+    }
+    big.extend_from_slice(b"last line without an end");
+    let whole = text_batches(&config, &big).ok().unwrap();
+    let halves = read_text(&config, path, &big).unwrap();
+    assert_ne!(halves[0].num_rows(), whole[0].num_rows(), "the file was cut in two");
+    assert_eq!(lines(&halves), lines(&whole));
+    assert_eq!(lines(&halves).len() as u64, i + 1);
+    // The only line end after the middle is the last byte: the second half is empty.
+    let mut one_end = vec![b'x'; PARALLEL_TEXT_BYTES * 2];
+    one_end[10] = b'\n';
+    *one_end.last_mut().unwrap() = b'\n';
+    let whole = text_batches(&config, &one_end).ok().unwrap();
+    assert_eq!(lines(&read_text(&config, path, &one_end).unwrap()), lines(&whole));
+    // No line end after the middle: one pass.
+    let no_end = vec![b'y'; PARALLEL_TEXT_BYTES * 2];
+    assert_eq!(lines(&read_text(&config, path, &no_end).unwrap()).len(), 1);
+}
