@@ -244,7 +244,9 @@ fn large_files_are_split_into_batches_and_read_fast() {
     let batches = s.get_batch(None, &off(0)).unwrap();
     let elapsed = t.elapsed();
     let sizes: Vec<usize> = batches.iter().map(RecordBatch::num_rows).collect();
-    assert_eq!(sizes, [65_536, 34_464]);
+    // Parsed in two halves: a batch ends at the cut, and none holds more than 65,536 rows.
+    assert_eq!(sizes.iter().sum::<usize>(), 100_000);
+    assert!(sizes.len() >= 2 && sizes.iter().all(|&n| n <= 65_536), "{sizes:?}");
     let all = values(&batches);
     assert_eq!(all[0], "line 0 of the quick brown fox jumps over the lazy dog");
     assert_eq!(all[99_999], "line 99999 of the quick brown fox jumps over the lazy dog");
