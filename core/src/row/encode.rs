@@ -169,7 +169,7 @@ macro_rules! fixed_field {
                 }
                 #[inline]
                 fn write_short_key_row(&self, out: &mut [u8; SHORT_KEY_ROW]) -> Option<usize> {
-                    out[8..16].copy_from_slice(&(($slot)(*self) as u64).to_le_bytes());
+                    out[8..16].copy_from_slice(&($slot)(*self).to_le_bytes());
                     Some(16)
                 }
             )?
