@@ -142,6 +142,16 @@ struct Group<B> {
     buf: Option<B>,
 }
 
+impl<B> Group<B> {
+    /// Replaces the buffer with `f` of it; a buffer already taken by a merge stays taken.
+    #[inline]
+    fn update(&mut self, f: impl FnOnce(B) -> B) {
+        if let Some(buf) = self.buf.take() {
+            self.buf = Some(f(buf));
+        }
+    }
+}
+
 /// Groups of one partition: keys as binary rows in a row arena, and a `hashbrown` table of
 /// [`Group`]s holding each key's hash, head and buffer inline. A probe reads the table's
 /// control bytes and one group, and touches the arena only for a key longer than the head:
@@ -225,11 +235,7 @@ impl<B> GroupTable<B> {
     /// Adds `key` with `buf`, or merges `buf` into the key's buffer with `merge`.
     fn upsert(&mut self, key: Row<'_>, hash: u64, buf: B, merge: impl FnOnce(B, B) -> B) {
         match self.find_mut(key.bytes(), hash) {
-            Some(g) => {
-                if let Some(old) = g.buf.take() {
-                    g.buf = Some(merge(old, buf));
-                }
-            }
+            Some(g) => g.update(|old| merge(old, buf)),
             None => self.insert(key, hash, buf),
         }
     }
@@ -383,11 +389,7 @@ where
             let hash = hash_row(row);
             let table = &mut tables[partition_of(hash, partitions)];
             match table.find_mut_with_head(row, head, hash) {
-                Some(group) => {
-                    if let Some(buf) = group.buf.take() {
-                        group.buf = Some(self.agg.reduce(buf, value));
-                    }
-                }
+                Some(group) => group.update(|buf| self.agg.reduce(buf, value)),
                 None => {
                     let pos = table.insert_with(hash, self.agg.init(value), |b| {
                         b.reserve_var(key.var_size());
