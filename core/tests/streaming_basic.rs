@@ -199,16 +199,15 @@ fn complete_mode_restarted_from_the_same_dataset_reads_the_store_again() {
     let session = session();
     let input = MemoryStream::<Str>::new();
     let ds = ember::DataFrame::from_source(&session, input.factory()).as_::<Str>().unwrap();
-    let word_counts = ds
-        .flat_map(|l: Str| ember::split(l, ' '))
-        .map(|w| (w, 1i64))
-        .group_by_key(|p: &(Str, i64)| p.0.clone())
-        .count();
-    let other_plan = ds
-        .flat_map(|l: Str| ember::split(l, ' '))
-        .map(|w| (w, 1i64))
-        .group_by_key(|p: &(Str, i64)| p.0.clone())
-        .count();
+    // Each call builds a plan of its own: another aggregation operator, another copy.
+    let plan = || {
+        ds.flat_map(|l: Str| ember::split(l, ' '))
+            .map(|w| (w, 1i64))
+            .group_by_key(|p: &(Str, i64)| p.0.clone())
+            .count()
+    };
+    let word_counts = plan();
+    let other_plan = plan();
     let run = |plan: &ember::Dataset<(Str, i64)>, name: &str, lines: &[&str]| {
         let query = plan
             .write_stream()
