@@ -51,15 +51,16 @@
 //! Unlike Spark's CSV reader, PERMISSIVE keeps none of a malformed record's fields. The
 //! corrupt-record column is never read from the data (a csv record has one field fewer).
 //!
-//! Each file is read whole and becomes record batches of at most 65,536 rows. A text file of
-//! 1 MiB or more is cut after the line end nearest its middle, and the two halves are parsed
-//! at once, on the query thread and one helper thread.
+//! Each file is read whole and becomes record batches of at most 65,536 rows. A text file is
+//! parsed in place, its bytes the values of its string arrays, and in two halves at once if
+//! it holds 1 MiB or more ([`text`]).
 
 mod columns;
 mod csv;
 mod json;
 mod log;
 mod schema;
+mod text;
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -68,10 +69,9 @@ use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 use arrow_array::RecordBatch;
-use arrow_array::builder::StringBuilder;
 use arrow_schema::Schema as ArrowSchema;
 
-use self::columns::{BYTES_PER_BATCH, Batcher, Cell, ROWS_PER_BATCH};
+use self::columns::{Batcher, Cell};
 use self::csv::{CsvParser, Dialect};
 use self::log::{FileLog, LoggedFile};
 use super::{Source, SourceContext, SourceFactory, SourceOffset};
@@ -318,7 +318,7 @@ impl FileSource {
         let path = self.config.dir.join(name);
         let bytes = std::fs::read(&path).map_err(|e| EmberError::io(&path, e))?;
         match self.config.format {
-            Format::Text => read_text(&self.config, &path, &bytes),
+            Format::Text => text::read_text(&self.config, &path, bytes),
             _ => read_records(&self.config, &path, &bytes),
         }
     }
@@ -532,101 +532,6 @@ fn too_long(path: &Path, line: u64) -> EmberError {
         "FileStreamSource",
         format!("{} line {line} is longer than {MAX_LINE_BYTES} bytes", path.display()),
     )
-}
-
-/// Text files at least this large are parsed in two halves at once: the query thread and
-/// one helper thread each turn half of the lines into record batches.
-const PARALLEL_TEXT_BYTES: usize = 1 << 20;
-
-/// Why the lines of a text file could not become record batches.
-enum TextError {
-    /// Line `n` (counted from 1 in the part parsed) is longer than [`MAX_LINE_BYTES`].
-    TooLong(u64),
-    Other(EmberError),
-}
-
-impl TextError {
-    /// The error, with line numbers counted after `lines_before` lines of the file.
-    fn into_error(self, path: &Path, lines_before: u64) -> EmberError {
-        match self {
-            TextError::TooLong(line) => too_long(path, lines_before + line),
-            TextError::Other(e) => e,
-        }
-    }
-}
-
-/// A text file: a row per line.
-fn read_text(config: &Config, path: &Path, bytes: &[u8]) -> Result<Vec<RecordBatch>> {
-    let middle = bytes.len() / 2;
-    let cut = (bytes.len() >= PARALLEL_TEXT_BYTES)
-        .then(|| find_byte(&bytes[middle..], b'\n').map(|i| middle + i + 1))
-        .flatten();
-    let Some(cut) = cut else {
-        return text_batches(config, bytes).map_err(|e| e.into_error(path, 0));
-    };
-    // Cut after a line end, so each half holds whole lines.
-    let (first, second) = bytes.split_at(cut);
-    let (first, second) = std::thread::scope(|scope| {
-        let helper = std::thread::Builder::new()
-            .name("ember-text-parse".to_owned())
-            .spawn_scoped(scope, || text_batches(config, second));
-        let first = text_batches(config, first);
-        let second = match helper {
-            Ok(thread) => thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            // No helper thread: this thread parses the second half too.
-            Err(_) => text_batches(config, second),
-        };
-        (first, second)
-    });
-    let mut batches = first.map_err(|e| e.into_error(path, 0))?;
-    let lines_before: usize = batches.iter().map(RecordBatch::num_rows).sum();
-    batches.extend(second.map_err(|e| e.into_error(path, lines_before as u64))?);
-    Ok(batches)
-}
-
-/// The lines of `bytes` (whole lines of a text file) as record batches of its one column.
-fn text_batches(config: &Config, bytes: &[u8]) -> std::result::Result<Vec<RecordBatch>, TextError> {
-    let batch = |builder: &mut StringBuilder| {
-        RecordBatch::try_new(config.arrow.clone(), vec![Arc::new(builder.finish())])
-            .map_err(|e| TextError::Other(e.into()))
-    };
-    let mut batches = Vec::new();
-    let mut lines = Lines::new(bytes);
-    let mut builder: Option<StringBuilder> = None;
-    let (mut rows, mut data, mut number) = (0usize, 0usize, 0u64);
-    loop {
-        let remaining = lines.remaining();
-        let Some(line) = lines.next() else { break };
-        number += 1;
-        let line = match line {
-            Ok(text) => Cow::Borrowed(text),
-            Err(raw) => String::from_utf8_lossy(raw),
-        };
-        if line.len() > MAX_LINE_BYTES {
-            return Err(TextError::TooLong(number));
-        }
-        if rows == ROWS_PER_BATCH || data + line.len() > BYTES_PER_BATCH {
-            if let Some(mut full) = builder.take() {
-                batches.push(batch(&mut full)?);
-            }
-            (rows, data) = (0, 0);
-        }
-        // Room for the rest of the part (lines take at least a byte each): one allocation.
-        let builder = builder.get_or_insert_with(|| {
-            let capacity = remaining.max(line.len());
-            StringBuilder::with_capacity(
-                ROWS_PER_BATCH.min(capacity + 1),
-                capacity.min(BYTES_PER_BATCH),
-            )
-        });
-        builder.append_value(&line);
-        rows += 1;
-        data += line.len();
-    }
-    if let Some(mut last) = builder {
-        batches.push(batch(&mut last)?);
-    }
-    Ok(batches)
 }
 
 /// A csv or json file: a row per record, malformed records handled by the mode.

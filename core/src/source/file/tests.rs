@@ -12,6 +12,7 @@ use arrow_array::types::{
 };
 use arrow_array::{Array, RecordBatch};
 
+use super::columns::ROWS_PER_BATCH;
 use super::*;
 
 /// A fresh directory pair (`data`, `ckpt`) removed on drop.
@@ -501,29 +502,31 @@ fn options_are_checked_at_load() {
 /// A format, its options, and a part of the error they cause.
 type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
 
+fn text_config() -> Config {
+    let mut o = Options::new();
+    o.set("path", "/x");
+    parse_options("text", &o).unwrap()
+}
+
+/// Every line of `batches`, in order.
+fn text_lines(batches: &[RecordBatch]) -> Vec<String> {
+    batches
+        .iter()
+        .flat_map(|b| {
+            b.column(0).as_string::<i32>().iter().map(|s| s.unwrap().to_owned()).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 /// A large text file is parsed in two halves at once; the rows, their order and the text of
 /// every line are those of one pass, wherever the cut falls.
 #[test]
 fn a_large_text_file_parsed_in_halves_equals_one_pass() {
-    let mut o = Options::new();
-    o.set("path", "/x");
-    let config = parse_options("text", &o).unwrap();
+    let config = text_config();
     let path = Path::new("/x/big.txt");
-    let lines = |batches: &[RecordBatch]| -> Vec<String> {
-        batches
-            .iter()
-            .flat_map(|b| {
-                b.column(0)
-                    .as_string::<i32>()
-                    .iter()
-                    .map(|s| s.unwrap().to_owned())
-                    .collect::<Vec<_>>()
-            })
-            .collect()
-    };
     let mut big = Vec::new();
     let mut i = 0u64;
-    while big.len() < PARALLEL_TEXT_BYTES * 2 {
+    while big.len() < text::PARALLEL_TEXT_BYTES * 2 {
         match i % 5 {
             0 => big.extend_from_slice(b"\r\n"),
             1 => big.extend_from_slice(b"caf\xc3\xa9 \xff bad\n"),
@@ -532,18 +535,60 @@ fn a_large_text_file_parsed_in_halves_equals_one_pass() {
         i += 1;
     }
     big.extend_from_slice(b"last line without an end");
-    let whole = text_batches(&config, &big).ok().unwrap();
-    let halves = read_text(&config, path, &big).unwrap();
+    let whole = text::text_batches(&config, &big).ok().unwrap();
+    let halves = text::read_text(&config, path, big.clone()).unwrap();
     assert_ne!(halves[0].num_rows(), whole[0].num_rows(), "the file was cut in two");
-    assert_eq!(lines(&halves), lines(&whole));
-    assert_eq!(lines(&halves).len() as u64, i + 1);
+    assert_eq!(text_lines(&halves), text_lines(&whole));
+    assert_eq!(text_lines(&halves).len() as u64, i + 1);
     // The only line end after the middle is the last byte: the second half is empty.
-    let mut one_end = vec![b'x'; PARALLEL_TEXT_BYTES * 2];
+    let mut one_end = vec![b'x'; text::PARALLEL_TEXT_BYTES * 2];
     one_end[10] = b'\n';
     *one_end.last_mut().unwrap() = b'\n';
-    let whole = text_batches(&config, &one_end).ok().unwrap();
-    assert_eq!(lines(&read_text(&config, path, &one_end).unwrap()), lines(&whole));
+    let whole = text::text_batches(&config, &one_end).ok().unwrap();
+    let halves = text::read_text(&config, path, one_end).unwrap();
+    assert_eq!(text_lines(&halves), text_lines(&whole));
     // No line end after the middle: one pass.
-    let no_end = vec![b'y'; PARALLEL_TEXT_BYTES * 2];
-    assert_eq!(lines(&read_text(&config, path, &no_end).unwrap()).len(), 1);
+    let no_end = vec![b'y'; text::PARALLEL_TEXT_BYTES * 2];
+    assert_eq!(text_lines(&text::read_text(&config, path, no_end).unwrap()).len(), 1);
+}
+
+/// Lines squeezed in place are split into arrays as the builder splits them: at most
+/// 65,536 rows each, and the file's rows in order.
+#[test]
+fn squeezed_lines_fill_arrays_of_at_most_the_batch_rows() {
+    let config = text_config();
+    let path = Path::new("/x/many.txt");
+    let lines = ROWS_PER_BATCH * 2 + 17;
+    let text: String = (0..lines).map(|i| format!("{}\r\n", i % 1000)).collect();
+    let whole = text::text_batches(&config, text.as_bytes()).ok().unwrap();
+    for parallel_from in [0, usize::MAX] {
+        let batches =
+            text::read_text_from(&config, path, text.clone().into_bytes(), parallel_from).unwrap();
+        assert!(batches.iter().all(|b| b.num_rows() <= ROWS_PER_BATCH));
+        assert_eq!(text_lines(&batches), text_lines(&whole));
+        if parallel_from == usize::MAX {
+            let rows: Vec<_> = batches.iter().map(RecordBatch::num_rows).collect();
+            assert_eq!(rows, whole.iter().map(RecordBatch::num_rows).collect::<Vec<_>>());
+        }
+    }
+}
+
+proptest::proptest! {
+    /// Whatever the bytes and wherever the cut, the in-place parse (of valid parts) and the
+    /// copying one (of the rest) give the lines of a single copying pass.
+    #[test]
+    fn text_parsed_in_place_equals_the_copying_parse(
+        pieces in proptest::collection::vec(
+            proptest::sample::select(vec![&b"a"[..], b"bc", b"\xc3\xa9", b"\r", b"\n", b"\r\n", b"\xff", b" "]),
+            0..200,
+        ),
+        parallel_from in proptest::sample::select(vec![0usize, 1, 16, 64, usize::MAX]),
+    ) {
+        let config = text_config();
+        let bytes: Vec<u8> = pieces.concat();
+        let whole = text::text_batches(&config, &bytes).ok().unwrap();
+        let parsed = text::read_text_from(&config, Path::new("/x/p.txt"), bytes, parallel_from)
+            .unwrap();
+        proptest::prop_assert_eq!(text_lines(&parsed), text_lines(&whole));
+    }
 }
