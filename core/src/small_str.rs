@@ -18,14 +18,12 @@ pub const INLINE_CAPACITY: usize = 22;
 
 /// An immutable string that keeps up to [`INLINE_CAPACITY`] bytes inline. It dereferences to
 /// `str`, and compares, orders and hashes as its `str` does.
-#[derive(Clone)]
 pub struct Str(Repr);
 
 /// The inline form is 8-byte aligned and `Copy`, and its length is an enum whose unused
 /// values hold the variant tag: cloning an inline `Str` is three word moves. (With a plain
 /// `u8` length and a separate tag, a clone became overlapping narrow moves through the stack
 /// that stalled the loads after them.)
-#[derive(Clone)]
 enum Repr {
     Inline(Inline),
     Heap(Box<str>),
@@ -58,6 +56,17 @@ const INLINE_LENS: [InlineLen; INLINE_CAPACITY + 1] = {
         L19, L20, L21, L22,
     ]
 };
+
+impl Clone for Str {
+    /// An inline `Str` is copied as it stands; only a boxed one allocates.
+    #[inline]
+    fn clone(&self) -> Str {
+        match &self.0 {
+            Repr::Inline(inline) => Str(Repr::Inline(*inline)),
+            Repr::Heap(text) => Str(Repr::Heap(text.clone())),
+        }
+    }
+}
 
 const _: () = assert!(std::mem::size_of::<Str>() == 24);
 const _: () = assert!(std::mem::size_of::<Option<Str>>() == 24);
