@@ -22,9 +22,10 @@
 //! millisecond, name), oldest first — newest first with `latestFirst` (the reverse order) —
 //! and the first `maxFilesPerTrigger` form the next log entry. A file is read once, whatever
 //! happens to its modification time later; one appearing with an older time than files
-//! already read is still new. Under `Trigger::AvailableNow` the files present when the query
-//! starts are the last ones it reads (in as many batches as `maxFilesPerTrigger` needs);
-//! files arriving during the run wait for the next start, as in Spark.
+//! already read is still new. Under `Trigger::AvailableNow` the directory is listed once, when
+//! the query starts, and the files present then are the last ones it reads (in as many
+//! batches as `maxFilesPerTrigger` needs); files arriving during the run wait for the next
+//! start, as in Spark.
 //!
 //! # Offsets and the seen-files log
 //!
@@ -63,7 +64,7 @@ mod schema;
 mod text;
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
@@ -285,9 +286,10 @@ struct FileSource {
     config: Arc<Config>,
     /// Opened by `start`.
     log: Option<FileLog>,
-    /// Under `Trigger::AvailableNow`: the only files this run may add, those present when it
-    /// started.
-    available_now: Option<HashSet<String>>,
+    /// Under `Trigger::AvailableNow`: the files present when this run started and not yet
+    /// logged, in reading order. Batches take them from the front; the directory is not
+    /// listed again (Spark's `allFilesForTriggerAvailableNow`).
+    available_now: Option<VecDeque<LoggedFile>>,
 }
 
 /// The offset of log entry `id`.
@@ -369,8 +371,15 @@ impl Source for FileSource {
             // Written by a run that died before the engine logged the batch: reuse it.
             return Ok(Some(offset_of(next)));
         }
-        let files =
-            new_files(&self.config, log, next, self.config.max_files, self.available_now.as_ref())?;
+        let files = match self.available_now.as_mut() {
+            Some(pending) => {
+                // Files a run that died logged since the listing are read from the log.
+                pending.retain(|f| !log.contains(&f.path));
+                let take = self.config.max_files.map_or(pending.len(), |m| m.min(pending.len()));
+                pending.drain(..take).map(|f| LoggedFile { batch_id: next, ..f }).collect()
+            }
+            None => new_files(&self.config, log, next, self.config.max_files)?,
+        };
         if files.is_empty() {
             return Ok(start.cloned());
         }
@@ -381,8 +390,7 @@ impl Source for FileSource {
     fn prepare_for_available_now(&mut self) -> Result<()> {
         let log = self.log()?;
         let next = log.last().map_or(0, |last| last + 1);
-        let present = new_files(&self.config, log, next, None, None)?;
-        self.available_now = Some(present.into_iter().map(|f| f.path).collect());
+        self.available_now = Some(new_files(&self.config, log, next, None)?.into());
         Ok(())
     }
 
@@ -415,14 +423,12 @@ impl Source for FileSource {
     }
 }
 
-/// The files of the directory not in the log (and in `allowed`, if given), in reading order,
-/// at most `limit`.
+/// The files of the directory not in the log, in reading order, at most `limit`.
 fn new_files(
     config: &Config,
     log: &FileLog,
     next: u64,
     limit: Option<usize>,
-    allowed: Option<&HashSet<String>>,
 ) -> Result<Vec<LoggedFile>> {
     let dir = &config.dir;
     let entries = std::fs::read_dir(dir).map_err(|e| EmberError::io(dir, e))?;
@@ -430,11 +436,7 @@ fn new_files(
     for entry in entries {
         let entry = entry.map_err(|e| EmberError::io(dir, e))?;
         let Ok(name) = entry.file_name().into_string() else { continue };
-        if name.starts_with('.')
-            || name.starts_with('_')
-            || log.contains(&name)
-            || allowed.is_some_and(|a| !a.contains(&name))
-        {
+        if name.starts_with('.') || name.starts_with('_') || log.contains(&name) {
             continue;
         }
         // Follows symbolic links; a file gone since the listing is skipped.
