@@ -127,7 +127,6 @@ impl Part {
             Part::Copied(batches) => return Ok(batches),
             Part::Squeezed(arrays) => arrays,
         };
-        let arrow_error = |e: arrow_schema::ArrowError| EmberError::from(e);
         arrays
             .into_iter()
             .map(|array| {
@@ -136,9 +135,8 @@ impl Part {
                 let offsets = OffsetBuffer::new(ScalarBuffer::from(array.offsets));
                 // Checks the offsets and the UTF-8 again: cheap beside the parse, and what
                 // keeps the arrays sound whatever a bug in the squeeze might do.
-                let strings = StringArray::try_new(offsets, values, None).map_err(arrow_error)?;
-                RecordBatch::try_new(config.arrow.clone(), vec![Arc::new(strings)])
-                    .map_err(arrow_error)
+                let strings = StringArray::try_new(offsets, values, None)?;
+                Ok(RecordBatch::try_new(config.arrow.clone(), vec![Arc::new(strings)])?)
             })
             .collect()
     }
