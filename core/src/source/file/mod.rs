@@ -373,8 +373,6 @@ impl Source for FileSource {
         }
         let files = match self.available_now.as_mut() {
             Some(pending) => {
-                // Files a run that died logged since the listing are read from the log.
-                pending.retain(|f| !log.contains(&f.path));
                 let take = self.config.max_files.map_or(pending.len(), |m| m.min(pending.len()));
                 pending.drain(..take).map(|f| LoggedFile { batch_id: next, ..f }).collect()
             }
