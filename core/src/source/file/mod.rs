@@ -498,32 +498,30 @@ impl<'a> Iterator for Lines<'a> {
                 if all.is_empty() {
                     return None;
                 }
-                let (line, rest) = match find_byte(all.as_bytes(), b'\n') {
-                    Some(i) => {
-                        let line = &all[..i];
-                        (line.strip_suffix('\r').unwrap_or(line), &all[i + 1..])
-                    }
-                    None => (all, ""),
-                };
-                *text = rest;
-                Some(Ok(line))
+                let (len, used) = first_line(all.as_bytes());
+                *text = &all[used..];
+                Some(Ok(&all[..len]))
             }
             Rest::Bytes(bytes) => {
                 let all: &'a [u8] = bytes;
                 if all.is_empty() {
                     return None;
                 }
-                let (line, rest) = match find_byte(all, b'\n') {
-                    Some(i) => {
-                        let line = &all[..i];
-                        (line.strip_suffix(b"\r").unwrap_or(line), &all[i + 1..])
-                    }
-                    None => (all, &all[all.len()..]),
-                };
-                *bytes = rest;
+                let (len, used) = first_line(all);
+                *bytes = &all[used..];
+                let line = &all[..len];
                 Some(std::str::from_utf8(line).map_err(|_| line))
             }
         }
+    }
+}
+
+/// The first line of `rest` (not empty): its length without its end (`\n` or `\r\n`), and
+/// the bytes it takes with its end. A last line without an end takes the rest.
+fn first_line(rest: &[u8]) -> (usize, usize) {
+    match find_byte(rest, b'\n') {
+        Some(i) => (if i > 0 && rest[i - 1] == b'\r' { i - 1 } else { i }, i + 1),
+        None => (rest.len(), rest.len()),
     }
 }
 

@@ -23,7 +23,7 @@ use arrow_array::{RecordBatch, StringArray};
 use arrow_buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 
 use super::columns::{BYTES_PER_BATCH, ROWS_PER_BATCH};
-use super::{Config, Lines, MAX_LINE_BYTES, too_long};
+use super::{Config, Lines, MAX_LINE_BYTES, first_line, too_long};
 use crate::byte_search::find_byte;
 use crate::error::{EmberError, Result};
 
@@ -162,15 +162,8 @@ fn squeeze(part: &mut [u8], base: usize) -> Result<Vec<SqueezedArray>, TextError
     // `read` is where the next line starts, `write` where it goes; `write <= read` always.
     let (mut read, mut write, mut number) = (0usize, 0usize, 0u64);
     while read < part.len() {
-        let (end, next) = match find_byte(&part[read..], b'\n') {
-            Some(i) => {
-                let end = read + i;
-                let end = if end > read && part[end - 1] == b'\r' { end - 1 } else { end };
-                (end, read + i + 1)
-            }
-            None => (part.len(), part.len()),
-        };
-        let len = end - read;
+        let (len, used) = first_line(&part[read..]);
+        let (end, next) = (read + len, read + used);
         number += 1;
         if len > MAX_LINE_BYTES {
             return Err(TextError::TooLong(number));
