@@ -381,7 +381,7 @@ where
             let mut short = [0u8; SHORT_KEY_ROW];
             // A short row is zero past its end, so its head is its first words as they stand.
             let (row, head): (&[u8], _) = match key.write_short_key_row(&mut short) {
-                Some(len) => (&short[..len], std::array::from_fn(|i| read_u64(&short, i * 8))),
+                Some(len) => (&short[..len], head_of(&short)),
                 None => {
                     scratch.clear();
                     key.write_key_row(scratch, &self.key_schema);
