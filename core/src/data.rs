@@ -118,6 +118,16 @@ impl Iterator for Split {
         if self.done {
             return None;
         }
+        if let Some(byte) = self.ascii
+            && let Some((piece, len, found)) = short_piece(&self.text, self.at, byte)
+        {
+            if found {
+                self.at += len + 1;
+            } else {
+                self.done = true;
+            }
+            return Some(piece);
+        }
         let rest = &self.text[self.at..];
         let (found, sep_len) = match self.ascii {
             Some(byte) => (crate::byte_search::find_byte(rest.as_bytes(), byte), 1),
@@ -135,6 +145,47 @@ impl Iterator for Split {
             }
         }
     }
+}
+
+/// The piece of `text` that starts at `at` and ends before the next `sep` or at the end, if it
+/// is at most 16 bytes long and a 16-byte window of `text` covers it: the piece, its length
+/// and whether a `sep` ends it. One window load and a bit search replace a byte loop and a
+/// copy whose branches follow the piece's length, which mispredict on words of mixed lengths.
+#[inline]
+fn short_piece(text: &str, at: usize, sep: u8) -> Option<(Str, usize, bool)> {
+    const ONES: u128 = u128::from_le_bytes([0x01; 16]);
+    const HIGHS: u128 = u128::from_le_bytes([0x80; 16]);
+    if !sep.is_ascii() || !text.is_char_boundary(at) {
+        return None;
+    }
+    let rest = text.len().checked_sub(at).filter(|&r| r > 0)?;
+    let text = text.as_bytes();
+    // The 16 bytes from `at`, or, near the end, the last 16 shifted down to start at `at`
+    // (zeros past the end). Both are one load and a shift: a branch between them would
+    // follow where the line's words end.
+    let start = at.min(text.len().checked_sub(16)?);
+    let loaded = u128::from_le_bytes(text.get(start..start + 16)?.try_into().ok()?);
+    let window = loaded >> (8 * (at - start));
+    let x = window ^ (ONES * u128::from(sep));
+    // A zero byte of `x` is a `sep`; the lowest flagged byte is always a true one.
+    let seps = x.wrapping_sub(ONES) & !x & HIGHS;
+    // `u128::trailing_zeros` branches on which half is zero, a branch that follows the
+    // piece's length; a select of the high half's count is a conditional move.
+    let (low, high) = (seps as u64, (seps >> 64) as u64);
+    let high_zeros = if low == 0 { high.trailing_zeros() } else { 0 };
+    let first = ((low.trailing_zeros() + high_zeros) / 8) as usize;
+    let (len, found) = if first < rest.min(16) {
+        (first, true)
+    } else if rest <= 16 {
+        (rest, false)
+    } else {
+        return None;
+    };
+    let piece = if len == 16 { window } else { window & ((1u128 << (8 * len)) - 1) };
+    // SAFETY: the piece is `text[at..at + len]` (at most 16 bytes), zero-padded. `text` is a
+    // `str`, and both ends of the piece are char boundaries: `at` was checked, and `at + len`
+    // is at an ASCII `sep` or the end.
+    Some((unsafe { Str::from_utf8_words(piece as u64, (piece >> 64) as u64, len) }, len, found))
 }
 
 /// A timestamp: microseconds since 1970-01-01T00:00:00Z (Spark's `TimestampType`).

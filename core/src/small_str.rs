@@ -105,6 +105,21 @@ impl Str {
         Str(Repr::Inline(Inline { bytes, len: INLINE_LENS[len] }))
     }
 
+    /// The inline `Str` of the first `len` bytes that `low` and `high` hold in little-endian
+    /// order. Built from two words, it is stored with two word-sized moves.
+    ///
+    /// # Safety
+    /// `len` must be at most 16, those `len` bytes UTF-8, and every byte past them zero.
+    #[inline]
+    pub(crate) unsafe fn from_utf8_words(low: u64, high: u64, len: usize) -> Str {
+        debug_assert!(len <= 16);
+        let mut bytes = [0u8; INLINE_CAPACITY];
+        bytes[..8].copy_from_slice(&low.to_le_bytes());
+        bytes[8..16].copy_from_slice(&high.to_le_bytes());
+        debug_assert!(std::str::from_utf8(&bytes[..len]).is_ok() && bytes[len..] == [0; 22][len..]);
+        Str(Repr::Inline(Inline { bytes, len: INLINE_LENS[len.min(16)] }))
+    }
+
     /// The string.
     #[inline]
     pub fn as_str(&self) -> &str {
