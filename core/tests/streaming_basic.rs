@@ -191,6 +191,60 @@ fn many_keys_long_and_short_match_a_model_across_batches() {
 }
 
 #[test]
+fn groups_from_every_worker_thread_are_merged() {
+    // Batches of many chunks, so both worker threads pre-aggregate; every key, short (a
+    // compact group) or long (a general one), occurs in chunks on both, and the counts must
+    // still match the model. The closure sleeps a little per call so that one thread cannot
+    // take every chunk, and records which threads ran it.
+    let session = session();
+    let input = MemoryStream::<Str>::new();
+    let ds = ember::DataFrame::from_source(&session, input.factory()).as_::<Str>().unwrap();
+    let workers = std::sync::Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
+    let seen = workers.clone();
+    let words = ds
+        .flat_map(move |line: Str| {
+            seen.lock().unwrap().insert(rayon::current_thread_index());
+            if line.starts_with("w0 ") {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            ember::split(line, ' ')
+        })
+        .map(|w| (w, 1i64))
+        .group_by_key(|p: &(Str, i64)| p.0.clone())
+        .count();
+    let query = words
+        .write_stream()
+        .output_mode(OutputMode::Complete)
+        .format("memory")
+        .query_name("wc_every_thread")
+        .start()
+        .unwrap();
+    let mut model: BTreeMap<String, i64> = BTreeMap::new();
+    for batch in 0..2u64 {
+        let lines: Vec<Str> = (0..40_000u64)
+            .map(|i| {
+                let line = format!(
+                    "w{} {} k{}",
+                    i % 128,
+                    "long-key-".repeat(1 + (i % 3) as usize),
+                    (i + batch) % 50
+                );
+                for word in line.split(' ') {
+                    *model.entry(word.to_owned()).or_default() += 1;
+                }
+                Str::from(line)
+            })
+            .collect();
+        input.add_data(lines).unwrap();
+        query.process_all_available().unwrap();
+        assert_eq!(counts(&session, "wc_every_thread"), model, "after batch {batch}");
+    }
+    query.stop();
+    assert!(query.exception().is_none());
+    assert_eq!(workers.lock().unwrap().len(), 2, "both worker threads ran the pipeline");
+}
+
+#[test]
 fn complete_mode_restarted_from_the_same_dataset_reads_the_store_again() {
     // The aggregation keeps Complete mode's state in memory between batches; a new run, even
     // of the same plan, must start again from what the checkpoint holds.

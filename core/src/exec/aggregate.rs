@@ -2,9 +2,11 @@
 //! `reduce_groups`, `agg`), Spark's `HashAggregateExec` + `StateStoreSaveExec` in one operator.
 //!
 //! Per batch: every input chunk runs the fused stateless stages and pre-aggregates its
-//! elements into one hash table per state partition, keys as binary rows in a row arena
-//! (the table stores indices, so each key is stored once), partitioned by the pinned row hash
-//! (XXH3-64, seed 42; `partition_of` uses the hash's high bits). Then, one task per state
+//! elements into its worker thread's hash tables of each state partition, keys as binary rows
+//! in a row arena (the table stores indices, so each key is stored once), partitioned by the
+//! pinned row hash (XXH3-64, seed 42; `partition_of` uses the hash's high bits). A key row of
+//! one short string goes to a [`CompactTable`] of smaller groups, any other to a
+//! [`GroupTable`]. Then, one task per state
 //! partition, in parallel: the chunks' tables for that partition are merged, the partition's
 //! state store (version = batch id) is read and updated, and the output rows for the mode are
 //! produced. The updated stores are committed by the engine after the sink took the batch.
@@ -15,6 +17,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use hashbrown::HashTable;
 use rayon::prelude::*;
 
+use super::compact::{CompactKey, CompactTable};
 use super::stateless::ScanExec;
 use super::{
     BatchExec, ExecContext, ExecMetrics, Partitioning, StateOperatorMetrics, StateOperatorSpec,
@@ -283,8 +286,29 @@ struct CachedBuf<B> {
     row_len: usize,
 }
 
-/// One worker thread's pre-aggregation tables, one per state partition.
-type ThreadTables<B> = Mutex<Vec<GroupTable<B>>>;
+/// One state partition's pre-aggregation tables in one worker thread: compact keys (short
+/// strings) in one, every other key in the other.
+struct PartitionTables<B> {
+    compact: CompactTable<B>,
+    general: GroupTable<B>,
+}
+
+impl<B> PartitionTables<B> {
+    fn new(schema: &Arc<Schema>) -> Self {
+        PartitionTables {
+            compact: CompactTable::new(RowArena::for_keys(schema.clone())),
+            general: GroupTable::new(schema.clone()),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.compact.clear(KEEP_TABLE_KEYS);
+        self.general.clear();
+    }
+}
+
+/// One worker thread's pre-aggregation tables, one set per state partition.
+type ThreadTables<B> = Mutex<Vec<PartitionTables<B>>>;
 
 /// One state partition after a batch: its output rows, its updated store, its figures.
 type MergedPartition<K, O> = (Vec<(K, O)>, ember_state::StateStore, StateOperatorMetrics);
@@ -371,7 +395,7 @@ where
     /// builder into the table's arena.
     fn pre_aggregate(
         &self,
-        tables: &mut [GroupTable<A::Buf>],
+        tables: &mut [PartitionTables<A::Buf>],
         scratch: &mut Vec<u8>,
         items: Vec<V>,
     ) {
@@ -389,7 +413,21 @@ where
                 }
             };
             let hash = hash_row(row);
-            let table = &mut tables[partition_of(hash, partitions)];
+            let tables = &mut tables[partition_of(hash, partitions)];
+            if let Some(compact) = CompactKey::of(row, &head) {
+                let fold = |buf: Option<A::Buf>| match buf {
+                    Some(buf) => self.agg.reduce(buf, value),
+                    None => self.agg.init(value),
+                };
+                tables.compact.fold(compact, hash, fold, |keys| {
+                    keys.push_with(|b| {
+                        b.reserve_var(key.var_size());
+                        key.write(b, 0);
+                    })
+                });
+                continue;
+            }
+            let table = &mut tables.general;
             match table.find_mut_with_head(row, head, hash) {
                 Some(group) => group.update(|buf| self.agg.reduce(buf, value)),
                 None => {
@@ -409,27 +447,30 @@ where
         &self,
         ctx: &ExecContext<'_>,
         partition: usize,
-        mut tables: Vec<&mut GroupTable<A::Buf>>,
+        mut tables: Vec<&mut PartitionTables<A::Buf>>,
     ) -> Result<MergedPartition<K, A::Out>> {
-        let mut empty = GroupTable::new(self.key_schema.clone());
+        let mut empty = PartitionTables::new(&self.key_schema);
         let merged = if tables.is_empty() { &mut empty } else { tables.swap_remove(0) };
         for table in tables {
-            for (key, hash, buf) in table.drain() {
-                merged.upsert(key, hash, buf, |a, b| self.agg.merge(a, b));
+            for (key, hash, buf) in table.general.drain() {
+                merged.general.upsert(key, hash, buf, |a, b| self.agg.merge(a, b));
             }
+            merged.compact.merge_from(&mut table.compact, |a, b| self.agg.merge(a, b));
         }
+        // Every group of the merged tables holds this batch's buffer.
+        let updated = (merged.general.len() + merged.compact.len()) as u64;
+        let groups = merged.general.drain().chain(merged.compact.drain());
 
         let provider = ctx.state.provider(self.operator_id, partition);
         let mut store = provider.load(ctx.batch_id)?;
         if ctx.mode == OutputMode::Complete {
-            return self.merge_complete(ctx, partition, merged, store);
+            return self.merge_complete(ctx, partition, updated, groups, store);
         }
         let mut out = Vec::new();
         let mut value = RowWriter::new();
         let mut added_keys = 0u64;
         let mut added_bytes = 0u64;
-        let updated = merged.len() as u64;
-        for (key_row, _, buf) in merged.drain() {
+        for (key_row, _, buf) in groups {
             let key = key_row.bytes();
             let (buf, is_new) = match store.get(key)? {
                 Some(old) => {
@@ -463,17 +504,17 @@ where
 
     /// Complete mode: merges the batch's groups into the partition's [`StateCopy`] and its
     /// store, then emits every key of the copy.
-    fn merge_complete(
+    fn merge_complete<'g>(
         &self,
         ctx: &ExecContext<'_>,
         partition: usize,
-        merged: &mut GroupTable<A::Buf>,
+        updated: u64,
+        groups: impl Iterator<Item = (Row<'g>, u64, A::Buf)>,
         mut store: ember_state::StateStore,
     ) -> Result<MergedPartition<K, A::Out>> {
         let mut copy = self.take_state_copy(ctx, partition, &store)?;
         let mut value = RowWriter::new();
-        let updated = merged.len() as u64;
-        for (key, hash, buf) in merged.drain() {
+        for (key, hash, buf) in groups {
             // Writes the key's new value row into the store; returns the row's length.
             let mut put = |buf: &A::Buf| {
                 let row = self.buf_row(&mut value, buf);
@@ -570,18 +611,18 @@ where
         slots.resize_with(threads, || Mutex::new(Vec::new()));
         for slot in slots.iter_mut() {
             let tables = slot.get_mut().unwrap_or_else(PoisonError::into_inner);
-            tables.resize_with(partitions, || GroupTable::new(self.key_schema.clone()));
-            tables.iter_mut().for_each(GroupTable::clear);
+            tables.resize_with(partitions, || PartitionTables::new(&self.key_schema));
+            tables.iter_mut().for_each(PartitionTables::clear);
         }
-        let new_tables = || -> Vec<GroupTable<A::Buf>> {
-            (0..partitions).map(|_| GroupTable::new(self.key_schema.clone())).collect()
+        let new_tables = || -> Vec<PartitionTables<A::Buf>> {
+            (0..partitions).map(|_| PartitionTables::new(&self.key_schema)).collect()
         };
         // Each task folds into its worker thread's tables. A task that finds them in use (a
         // user closure that itself ran rayon tasks on this thread) folds into tables of its own.
         let spare = self.scan.fold_chunks(
             ctx,
             input,
-            || (None::<Vec<GroupTable<A::Buf>>>, Vec::new()),
+            || (None::<Vec<PartitionTables<A::Buf>>>, Vec::new()),
             |(own, scratch), items| {
                 if own.is_none() {
                     let slot = rayon::current_thread_index().and_then(|t| slots.get(t));
@@ -599,15 +640,15 @@ where
             .iter_mut()
             .map(|slot| slot.get_mut().unwrap_or_else(PoisonError::into_inner))
             .collect();
-        let mut spare: Vec<Vec<GroupTable<A::Buf>>> =
+        let mut spare: Vec<Vec<PartitionTables<A::Buf>>> =
             spare.into_iter().filter_map(|(own, _)| own).collect();
-        let mut per_partition: Vec<Vec<&mut GroupTable<A::Buf>>> =
+        let mut per_partition: Vec<Vec<&mut PartitionTables<A::Buf>>> =
             (0..partitions).map(|_| Vec::with_capacity(threads)).collect();
         for tables in
             guards.iter_mut().map(|g| g.iter_mut()).chain(spare.iter_mut().map(|t| t.iter_mut()))
         {
             for (p, table) in tables.enumerate() {
-                if table.len() > 0 {
+                if table.general.len() + table.compact.len() > 0 {
                     per_partition[p].push(table);
                 }
             }

@@ -7,6 +7,7 @@
 //! state partitions and merges each partition with its state store in parallel.
 
 mod aggregate;
+mod compact;
 mod state;
 mod stateless;
 
