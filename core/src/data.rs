@@ -94,9 +94,28 @@ impl RowField for Str {
 /// (empty pieces included). The iterator owns `text`, so a `flat_map` closure can return it
 /// without collecting the pieces first: `.flat_map(|line: Str| split(line, ' '))`.
 pub fn split(text: Str, sep: char) -> Split {
-    // An ASCII char's code point is its one UTF-8 byte.
-    let ascii = sep.is_ascii().then_some(sep as u8);
-    Split { text, sep, ascii, at: 0, done: false }
+    Split { text, sep, ascii: AsciiSep::new(sep), at: 0, done: false }
+}
+
+/// Sixteen bytes of 0x01 and of 0x80: the constants of the bytewise zero test.
+const ONES: u128 = u128::from_le_bytes([0x01; 16]);
+const HIGHS: u128 = u128::from_le_bytes([0x80; 16]);
+
+/// An ASCII separator, its one UTF-8 byte repeated over the 16 bytes of a window.
+#[derive(Debug, Clone, Copy)]
+struct AsciiSep {
+    pattern: u128,
+}
+
+impl AsciiSep {
+    fn new(sep: char) -> Option<AsciiSep> {
+        // An ASCII char's code point is its one UTF-8 byte.
+        sep.is_ascii().then(|| AsciiSep { pattern: ONES * u128::from(sep as u8) })
+    }
+
+    fn byte(self) -> u8 {
+        self.pattern as u8
+    }
 }
 
 /// The iterator [`split`] returns.
@@ -104,8 +123,8 @@ pub fn split(text: Str, sep: char) -> Split {
 pub struct Split {
     text: Str,
     sep: char,
-    /// `sep` as its byte when it is ASCII, the common case, searched for eight bytes at a time.
-    ascii: Option<u8>,
+    /// `sep` when it is ASCII, the common case, searched for a window of bytes at a time.
+    ascii: Option<AsciiSep>,
     at: usize,
     done: bool,
 }
@@ -118,8 +137,8 @@ impl Iterator for Split {
         if self.done {
             return None;
         }
-        if let Some(byte) = self.ascii
-            && let Some((piece, len, found)) = short_piece(&self.text, self.at, byte)
+        if let Some(sep) = self.ascii
+            && let Some((piece, len, found)) = short_piece(&self.text, self.at, sep)
         {
             if found {
                 self.at += len + 1;
@@ -130,7 +149,7 @@ impl Iterator for Split {
         }
         let rest = &self.text[self.at..];
         let (found, sep_len) = match self.ascii {
-            Some(byte) => (crate::byte_search::find_byte(rest.as_bytes(), byte), 1),
+            Some(sep) => (crate::byte_search::find_byte(rest.as_bytes(), sep.byte()), 1),
             None => (rest.find(self.sep), self.sep.len_utf8()),
         };
         match found {
@@ -152,10 +171,8 @@ impl Iterator for Split {
 /// and whether a `sep` ends it. One window load and a bit search replace a byte loop and a
 /// copy whose branches follow the piece's length, which mispredict on words of mixed lengths.
 #[inline]
-fn short_piece(text: &str, at: usize, sep: u8) -> Option<(Str, usize, bool)> {
-    const ONES: u128 = u128::from_le_bytes([0x01; 16]);
-    const HIGHS: u128 = u128::from_le_bytes([0x80; 16]);
-    if !sep.is_ascii() || !text.is_char_boundary(at) {
+fn short_piece(text: &str, at: usize, sep: AsciiSep) -> Option<(Str, usize, bool)> {
+    if !text.is_char_boundary(at) {
         return None;
     }
     let rest = text.len().checked_sub(at).filter(|&r| r > 0)?;
@@ -166,7 +183,7 @@ fn short_piece(text: &str, at: usize, sep: u8) -> Option<(Str, usize, bool)> {
     let start = at.min(text.len().checked_sub(16)?);
     let loaded = u128::from_le_bytes(text.get(start..start + 16)?.try_into().ok()?);
     let window = loaded >> (8 * (at - start));
-    let x = window ^ (ONES * u128::from(sep));
+    let x = window ^ sep.pattern;
     // A zero byte of `x` is a `sep`; the lowest flagged byte is always a true one.
     let seps = x.wrapping_sub(ONES) & !x & HIGHS;
     // `u128::trailing_zeros` branches on which half is zero, a branch that follows the
@@ -181,7 +198,10 @@ fn short_piece(text: &str, at: usize, sep: u8) -> Option<(Str, usize, bool)> {
     } else {
         return None;
     };
-    let piece = if len == 16 { window } else { window & ((1u128 << (8 * len)) - 1) };
+    // The bytes before the first `sep`, all 16 if there is none: past `rest` the window is
+    // zero already.
+    let lowest = seps & seps.wrapping_neg();
+    let piece = window & (lowest >> 7).wrapping_sub(1);
     // SAFETY: the piece is `text[at..at + len]` (at most 16 bytes), zero-padded. `text` is a
     // `str`, and both ends of the piece are char boundaries: `at` was checked, and `at + len`
     // is at an ASCII `sep` or the end.
