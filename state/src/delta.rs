@@ -53,12 +53,16 @@ pub(crate) fn write(
             Some(v) => (v.len() as u32, v),
             None => (REMOVE, &[]),
         };
-        let c = crc(&[&klen.to_le_bytes(), &vlen.to_le_bytes(), k, vbytes]);
+        // The record is written with a zero checksum, which is then computed over the bytes
+        // in place: its two lengths, then its key and value, contiguous after the checksum.
+        let start = buf.len();
         buf.extend_from_slice(&klen.to_le_bytes());
         buf.extend_from_slice(&vlen.to_le_bytes());
-        buf.extend_from_slice(&c.to_le_bytes());
+        buf.extend_from_slice(&[0; 4]);
         buf.extend_from_slice(k);
         buf.extend_from_slice(vbytes);
+        let c = crc(&[&buf[start..start + 8], &buf[start + RECORD_HEADER..]]);
+        buf[start + 8..start + RECORD_HEADER].copy_from_slice(&c.to_le_bytes());
     }
     let mut footer = [0u8; FOOTER_LEN];
     footer[0..8].copy_from_slice(&(writes.len() as u64).to_le_bytes());
