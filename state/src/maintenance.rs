@@ -1,6 +1,8 @@
 //! Maintenance, off the commit path: write a snapshot when enough deltas have accumulated, and
 //! delete files that no retained version needs. Also the background thread that runs it.
 
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::iter::Peekable;
 use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
@@ -9,6 +11,7 @@ use crate::atomic;
 use crate::error::{Result, StateError};
 use crate::files::{self, Listing};
 use crate::format::{FileKind, file_path};
+use crate::layer::KeyHasher;
 use crate::loaded::Loaded;
 use crate::provider::{Shared, lock};
 use crate::snapshot::{self, Snapshot, SnapshotIter};
@@ -41,20 +44,24 @@ pub(crate) fn run(shared: &Shared) -> Result<MaintenanceReport> {
 }
 
 /// A layer entry: key, rank (lower is newer), and the put value or `None` for a remove.
-type Change<'a> = (&'a [u8], usize, Option<&'a [u8]>);
-
 /// Writes the snapshot file of `loaded.version`.
 pub(crate) fn write_snapshot(shared: &Shared, loaded: &Loaded) -> Result<()> {
-    // Every layer entry, newest layer first among equal keys; the first of each key wins.
-    let mut changes: Vec<Change<'_>> = Vec::new();
-    for (i, l) in loaded.layers.iter().enumerate() {
-        changes.extend(l.map.iter().map(|(k, v)| (&k[..], usize::MAX - i, v.as_deref())));
+    // Each key's newest change: the layers newest first, the first of each key kept. Only the
+    // distinct keys are sorted, not every layer's entries: a stream's keys recur from batch to
+    // batch, so the layers since the last snapshot hold each key about once per batch.
+    let entries = loaded.layers.iter().map(|l| l.map.len()).max().unwrap_or(0);
+    let mut newest: HashMap<&[u8], Option<&[u8]>, BuildHasherDefault<KeyHasher>> =
+        HashMap::with_capacity_and_hasher(entries, Default::default());
+    for l in loaded.layers.iter().rev() {
+        for (k, v) in &l.map {
+            newest.entry(&k[..]).or_insert(v.as_deref());
+        }
     }
-    changes.sort_unstable_by(|a, b| a.0.cmp(b.0).then(a.1.cmp(&b.1)));
-    changes.dedup_by(|later, first| later.0 == first.0);
+    let mut changes: Vec<(&[u8], Option<&[u8]>)> = newest.into_iter().collect();
+    changes.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let merged = Merge {
         snap: loaded.snapshot_iter().map(Iterator::peekable),
-        overlay: changes.into_iter().map(|(k, _, v)| (k, v)).peekable(),
+        overlay: changes.into_iter().peekable(),
     };
     let path = file_path(&shared.dir, FileKind::Snapshot, loaded.version);
     let block = shared.config.snapshot_block_size;
