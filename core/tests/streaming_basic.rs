@@ -13,6 +13,30 @@ fn counts(session: &Session, name: &str) -> BTreeMap<String, i64> {
     table.collect::<(Str, i64)>().unwrap().into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
+/// Starts `counts`, a word count, in Complete mode into the memory table `name`.
+fn start_counts(counts: &ember::Dataset<(Str, i64)>, name: &str) -> ember::StreamingQuery {
+    counts
+        .write_stream()
+        .output_mode(OutputMode::Complete)
+        .format("memory")
+        .query_name(name)
+        .start()
+        .unwrap()
+}
+
+/// Runs `lines` as one batch of `input` and checks the table `name` against `model`.
+fn check_batch(
+    session: &Session,
+    query: &ember::StreamingQuery,
+    input: &MemoryStream<Str>,
+    lines: Vec<Str>,
+    (name, model): (&str, &BTreeMap<String, i64>),
+) {
+    input.add_data(lines).unwrap();
+    query.process_all_available().unwrap();
+    assert_eq!(&counts(session, name), model);
+}
+
 #[test]
 fn word_count_complete_mode_accumulates_across_batches() {
     let session = session();
@@ -163,13 +187,7 @@ fn many_keys_long_and_short_match_a_model_across_batches() {
         .map(|w| (w, 1i64))
         .group_by_key(|p: &(Str, i64)| p.0.clone())
         .count();
-    let query = words
-        .write_stream()
-        .output_mode(OutputMode::Complete)
-        .format("memory")
-        .query_name("wc_many_keys")
-        .start()
-        .unwrap();
+    let query = start_counts(&words, "wc_many_keys");
     let mut model: BTreeMap<String, i64> = BTreeMap::new();
     for batch in 0..4u64 {
         let lines: Vec<Str> = (0..3000u64)
@@ -182,9 +200,7 @@ fn many_keys_long_and_short_match_a_model_across_batches() {
                 Str::from(format!("{word} {other}"))
             })
             .collect();
-        input.add_data(lines).unwrap();
-        query.process_all_available().unwrap();
-        assert_eq!(counts(&session, "wc_many_keys"), model, "after batch {batch}");
+        check_batch(&session, &query, &input, lines, ("wc_many_keys", &model));
     }
     query.stop();
     assert!(query.exception().is_none());
@@ -212,13 +228,7 @@ fn groups_from_every_worker_thread_are_merged() {
         .map(|w| (w, 1i64))
         .group_by_key(|p: &(Str, i64)| p.0.clone())
         .count();
-    let query = words
-        .write_stream()
-        .output_mode(OutputMode::Complete)
-        .format("memory")
-        .query_name("wc_every_thread")
-        .start()
-        .unwrap();
+    let query = start_counts(&words, "wc_every_thread");
     let mut model: BTreeMap<String, i64> = BTreeMap::new();
     for batch in 0..2u64 {
         let lines: Vec<Str> = (0..40_000u64)
@@ -235,9 +245,7 @@ fn groups_from_every_worker_thread_are_merged() {
                 Str::from(line)
             })
             .collect();
-        input.add_data(lines).unwrap();
-        query.process_all_available().unwrap();
-        assert_eq!(counts(&session, "wc_every_thread"), model, "after batch {batch}");
+        check_batch(&session, &query, &input, lines, ("wc_every_thread", &model));
     }
     query.stop();
     assert!(query.exception().is_none());
