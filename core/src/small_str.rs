@@ -116,7 +116,10 @@ impl Str {
         let mut bytes = [0u8; INLINE_CAPACITY];
         bytes[..8].copy_from_slice(&low.to_le_bytes());
         bytes[8..16].copy_from_slice(&high.to_le_bytes());
-        debug_assert!(std::str::from_utf8(&bytes[..len]).is_ok() && bytes[len..] == [0; 22][len..]);
+        debug_assert!(
+            std::str::from_utf8(&bytes[..len]).is_ok()
+                && bytes[len..] == [0; INLINE_CAPACITY][len..]
+        );
         Str(Repr::Inline(Inline { bytes, len: INLINE_LENS[len.min(16)] }))
     }
 

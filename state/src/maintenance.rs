@@ -43,7 +43,6 @@ pub(crate) fn run(shared: &Shared) -> Result<MaintenanceReport> {
     Ok(report)
 }
 
-/// A layer entry: key, rank (lower is newer), and the put value or `None` for a remove.
 /// Writes the snapshot file of `loaded.version`.
 pub(crate) fn write_snapshot(shared: &Shared, loaded: &Loaded) -> Result<()> {
     // Each key's newest change: the layers newest first, the first of each key kept. Only the
