@@ -119,7 +119,7 @@ where
 /// string of up to 16 bytes) compares without reading the row arena. With 4 a group is 64
 /// bytes; with 3, the word count's 9- and 10-letter words read the arena on every probe
 /// (1% more instructions, measured).
-const HEAD_WORDS: usize = 4;
+pub(super) const HEAD_WORDS: usize = 4;
 const _: () = assert!(HEAD_WORDS * 8 == SHORT_KEY_ROW, "a short row is compared in its head");
 
 /// The first [`HEAD_WORDS`] words of a key row, zero-padded. Rows are a multiple of 8 bytes
@@ -127,7 +127,7 @@ const _: () = assert!(HEAD_WORDS * 8 == SHORT_KEY_ROW, "a short row is compared 
 /// word is loaded on its own: a copy of the row's first bytes into an array becomes a `memcpy`
 /// call whose stores the comparison then stalls on.
 #[inline]
-fn head_of(row: &[u8]) -> [u64; HEAD_WORDS] {
+pub(super) fn head_of(row: &[u8]) -> [u64; HEAD_WORDS] {
     std::array::from_fn(|i| word_at(row, i))
 }
 
@@ -301,6 +301,10 @@ impl<B> PartitionTables<B> {
         }
     }
 
+    fn len(&self) -> usize {
+        self.compact.len() + self.general.len()
+    }
+
     fn clear(&mut self) {
         self.compact.clear(KEEP_TABLE_KEYS);
         self.general.clear();
@@ -413,13 +417,13 @@ where
                 }
             };
             let hash = hash_row(row);
-            let tables = &mut tables[partition_of(hash, partitions)];
+            let part = &mut tables[partition_of(hash, partitions)];
             if let Some(compact) = CompactKey::of(row, &head) {
                 let fold = |buf: Option<A::Buf>| match buf {
                     Some(buf) => self.agg.reduce(buf, value),
                     None => self.agg.init(value),
                 };
-                tables.compact.fold(compact, hash, fold, |keys| {
+                part.compact.fold(compact, hash, fold, |keys| {
                     keys.push_with(|b| {
                         b.reserve_var(key.var_size());
                         key.write(b, 0);
@@ -427,7 +431,7 @@ where
                 });
                 continue;
             }
-            let table = &mut tables.general;
+            let table = &mut part.general;
             match table.find_mut_with_head(row, head, hash) {
                 Some(group) => group.update(|buf| self.agg.reduce(buf, value)),
                 None => {
@@ -458,7 +462,7 @@ where
             merged.compact.merge_from(&mut table.compact, |a, b| self.agg.merge(a, b));
         }
         // Every group of the merged tables holds this batch's buffer.
-        let updated = (merged.general.len() + merged.compact.len()) as u64;
+        let updated = merged.len() as u64;
         let groups = merged.general.drain().chain(merged.compact.drain());
 
         let provider = ctx.state.provider(self.operator_id, partition);
@@ -648,7 +652,7 @@ where
             guards.iter_mut().map(|g| g.iter_mut()).chain(spare.iter_mut().map(|t| t.iter_mut()))
         {
             for (p, table) in tables.enumerate() {
-                if table.general.len() + table.compact.len() > 0 {
+                if table.len() > 0 {
                     per_partition[p].push(table);
                 }
             }

@@ -13,6 +13,7 @@
 
 use hashbrown::HashTable;
 
+use super::aggregate::{HEAD_WORDS, head_of};
 use crate::row::{Row, RowArena, hash_row, pack_slot};
 
 /// A key row of the compact shape, as its data words and field length.
@@ -23,10 +24,10 @@ pub(super) struct CompactKey {
 }
 
 impl CompactKey {
-    /// The compact form of the key row `row`, whose first four words, zero past its end, are
-    /// `head`; `None` if the row has another shape.
+    /// The compact form of the key row `row`, whose head (`head_of`) is `head`; `None` if the
+    /// row has another shape.
     #[inline]
-    pub(super) fn of(row: &[u8], head: &[u64; 4]) -> Option<CompactKey> {
+    pub(super) fn of(row: &[u8], head: &[u64; HEAD_WORDS]) -> Option<CompactKey> {
         // The slot word is `pack_slot(16, len)` with `len <= 16` exactly when it is at most 16
         // past `pack_slot(16, 0)`: one comparison.
         let len = head[1].wrapping_sub(pack_slot(16, 0));
@@ -89,7 +90,7 @@ impl<B> CompactTable<B> {
         }
         let pos = push(&mut self.keys);
         debug_assert!(
-            CompactKey::of(self.keys.bytes(pos), &head(self.keys.bytes(pos))) == Some(key),
+            CompactKey::of(self.keys.bytes(pos), &head_of(self.keys.bytes(pos))) == Some(key),
             "key row encodings differ"
         );
         let group = CompactGroup {
@@ -119,7 +120,9 @@ impl<B> CompactTable<B> {
         self.take_all().map(|(row, hash, _, buf)| (row, hash, buf))
     }
 
-    /// Every key's row, pinned hash, compact form and buffer, taking the buffers.
+    /// Every key's row, pinned hash, compact form and buffer, taking the buffers. A group does
+    /// not keep its hash (with it, it would be 48 bytes), so the hash is computed again here,
+    /// once per key and batch.
     fn take_all(&mut self) -> impl Iterator<Item = (Row<'_>, u64, CompactKey, B)> {
         let keys = &self.keys;
         self.index.iter_mut().filter_map(|g| {
@@ -128,14 +131,6 @@ impl<B> CompactTable<B> {
             Some((row, hash_row(row.bytes()), key, g.buf.take()?))
         })
     }
-}
-
-/// The first four words of a row, zero past its end (for the debug check of a new key).
-fn head(row: &[u8]) -> [u64; 4] {
-    let mut padded = [0u8; 32];
-    let n = row.len().min(32);
-    padded[..n].copy_from_slice(&row[..n]);
-    std::array::from_fn(|i| crate::row::read_u64(&padded, i * 8))
 }
 
 #[cfg(test)]
@@ -164,16 +159,16 @@ mod tests {
         let mut seen = Vec::new();
         for w in words {
             let row = short_row(&Str::from(w)).expect("a short row");
-            let key = CompactKey::of(&row, &head(&row)).expect("compact");
+            let key = CompactKey::of(&row, &head_of(&row)).expect("compact");
             assert!(!seen.contains(&key), "{w:?} collides");
             seen.push(key);
         }
         let long = Str::from("0123456789abcdefg");
-        assert!(short_row(&long).is_none_or(|r| CompactKey::of(&r, &head(&r)).is_none()));
+        assert!(short_row(&long).is_none_or(|r| CompactKey::of(&r, &head_of(&r)).is_none()));
         // (16 << 32 would be compact: its row is the empty string's, bytes for bytes.)
         for int in [0i64, 5, (16 << 32) | 5, -1] {
             let row = short_row(&int).expect("a short row");
-            assert!(CompactKey::of(&row, &head(&row)).is_none(), "i64 {int} is not compact");
+            assert!(CompactKey::of(&row, &head_of(&row)).is_none(), "i64 {int} is not compact");
         }
     }
 
@@ -187,7 +182,7 @@ mod tests {
         for w in words {
             let key = Str::from(w);
             let row = short_row(&key).unwrap();
-            let compact = CompactKey::of(&row, &head(&row)).unwrap();
+            let compact = CompactKey::of(&row, &head_of(&row)).unwrap();
             table.fold(
                 compact,
                 hash_row(&row),
