@@ -69,6 +69,14 @@ impl RowField for Str {
         out[16..32].copy_from_slice(padded);
         Some(16 + round8(len))
     }
+    /// The same zero-padded storage, as words.
+    #[inline]
+    fn short_string_key(&self) -> Option<([u64; 2], usize)> {
+        let (padded, len) = self.padded16()?;
+        let low = u64::from_le_bytes(*padded.first_chunk::<8>()?);
+        let high = u64::from_le_bytes(*padded.last_chunk::<8>()?);
+        Some(([low, high], len))
+    }
     #[inline]
     fn var_size(&self) -> usize {
         round8(self.len())

@@ -406,6 +406,22 @@ where
         let partitions = tables.len();
         for value in items {
             let key = (self.key_fn)(&value);
+            let push_key = |keys: &mut RowArena| {
+                keys.push_with(|b| {
+                    b.reserve_var(key.var_size());
+                    key.write(b, 0);
+                })
+            };
+            let fold = |buf: Option<A::Buf>| match buf {
+                Some(buf) => self.agg.reduce(buf, value),
+                None => self.agg.init(value),
+            };
+            if let Some((data, len)) = key.short_string_key() {
+                let compact = CompactKey::new(data, len);
+                let hash = compact.hash();
+                tables[partition_of(hash, partitions)].compact.fold(compact, hash, fold, push_key);
+                continue;
+            }
             let mut short = [0u8; SHORT_KEY_ROW];
             // A short row is zero past its end, so its head is its first words as they stand.
             let (row, head): (&[u8], _) = match key.write_short_key_row(&mut short) {
@@ -419,23 +435,14 @@ where
             let hash = hash_row(row);
             let part = &mut tables[partition_of(hash, partitions)];
             if let Some(compact) = CompactKey::of(row, &head) {
-                let fold = |buf: Option<A::Buf>| match buf {
-                    Some(buf) => self.agg.reduce(buf, value),
-                    None => self.agg.init(value),
-                };
-                part.compact.fold(compact, hash, fold, |keys| {
-                    keys.push_with(|b| {
-                        b.reserve_var(key.var_size());
-                        key.write(b, 0);
-                    })
-                });
+                part.compact.fold(compact, hash, fold, push_key);
                 continue;
             }
             let table = &mut part.general;
             match table.find_mut_with_head(row, head, hash) {
-                Some(group) => group.update(|buf| self.agg.reduce(buf, value)),
+                Some(group) => group.update(|buf| fold(Some(buf))),
                 None => {
-                    let pos = table.insert_with(hash, self.agg.init(value), |b| {
+                    let pos = table.insert_with(hash, fold(None), |b| {
                         b.reserve_var(key.var_size());
                         key.write(b, 0);
                     });

@@ -9,12 +9,17 @@
 //! bytes rather than 64 keep more of the table in cache (word count: about 3.5% less time a
 //! batch, measured). The shape is checked on the row's bytes, whatever the key type; a row of
 //! another shape goes to the general table, and as a key's row always has one shape, each key
-//! lives in exactly one of the two tables.
+//! lives in exactly one of the two tables. A key type that knows its row has this shape
+//! ([`RowField::short_string_key`](crate::row::RowField::short_string_key), as [`Str`] does)
+//! gives the words directly: no row is written to probe, and the pinned hash is computed from
+//! the words ([`hash_short_var_row`]).
+//!
+//! [`Str`]: crate::Str
 
 use hashbrown::HashTable;
 
 use super::aggregate::{HEAD_WORDS, head_of};
-use crate::row::{Row, RowArena, hash_row, pack_slot};
+use crate::row::{Row, RowArena, hash_row, hash_short_var_row, pack_slot};
 
 /// A key row of the compact shape, as its data words and field length.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -24,6 +29,24 @@ pub(super) struct CompactKey {
 }
 
 impl CompactKey {
+    /// The compact form of a string of `len` bytes (at most 16) whose zero-padded bytes are the
+    /// little-endian words `data`, as [`RowField::short_string_key`](crate::row::RowField)
+    /// gives it.
+    #[inline]
+    pub(super) fn new(data: [u64; 2], len: usize) -> CompactKey {
+        debug_assert!(len <= 16);
+        CompactKey { data, len: len as u32 }
+    }
+
+    /// The pinned hash of the key's row, without writing the row.
+    #[inline]
+    pub(super) fn hash(&self) -> u64 {
+        match self.len {
+            0 => hash_row(&[[0; 8], pack_slot(16, 0).to_le_bytes()].concat()),
+            len => hash_short_var_row(self.data, len as usize),
+        }
+    }
+
     /// The compact form of the key row `row`, whose head (`head_of`) is `head`; `None` if the
     /// row has another shape.
     #[inline]
@@ -99,8 +122,7 @@ impl<B> CompactTable<B> {
             pos: u32::try_from(pos).unwrap_or(u32::MAX),
             buf: Some(fold(None)),
         };
-        let keys = &self.keys;
-        self.index.insert_unique(hash, group, |g| hash_row(keys.bytes(g.pos as usize)));
+        self.index.insert_unique(hash, group, |g| CompactKey { data: g.data, len: g.len }.hash());
     }
 
     /// Merges every group of `other` into this table with `merge` (older buffer first),
@@ -121,14 +143,13 @@ impl<B> CompactTable<B> {
     }
 
     /// Every key's row, pinned hash, compact form and buffer, taking the buffers. A group does
-    /// not keep its hash (with it, it would be 48 bytes), so the hash is computed again here,
-    /// once per key and batch.
+    /// not keep its hash (with it, it would be 48 bytes), so the hash is computed again here
+    /// from the compact form, once per key and batch.
     fn take_all(&mut self) -> impl Iterator<Item = (Row<'_>, u64, CompactKey, B)> {
         let keys = &self.keys;
         self.index.iter_mut().filter_map(|g| {
-            let row = keys.get(g.pos as usize);
             let key = CompactKey { data: g.data, len: g.len };
-            Some((row, hash_row(row.bytes()), key, g.buf.take()?))
+            Some((keys.get(g.pos as usize), key.hash(), key, g.buf.take()?))
         })
     }
 }
@@ -160,11 +181,15 @@ mod tests {
         for w in words {
             let row = short_row(&Str::from(w)).expect("a short row");
             let key = CompactKey::of(&row, &head_of(&row)).expect("compact");
+            let (data, len) = Str::from(w).short_string_key().expect("a short string key");
+            assert!(CompactKey::new(data, len) == key, "{w:?}: the string's words are its row's");
+            assert_eq!(key.hash(), hash_row(&row), "{w:?}: the compact hash is the row hash");
             assert!(!seen.contains(&key), "{w:?} collides");
             seen.push(key);
         }
         let long = Str::from("0123456789abcdefg");
         assert!(short_row(&long).is_none_or(|r| CompactKey::of(&r, &head_of(&r)).is_none()));
+        assert!(long.short_string_key().is_none());
         // (16 << 32 would be compact: its row is the empty string's, bytes for bytes.)
         for int in [0i64, 5, (16 << 32) | 5, -1] {
             let row = short_row(&int).expect("a short row");

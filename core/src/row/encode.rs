@@ -119,6 +119,17 @@ pub trait RowField: Sized {
     fn write_short_key_row(&self, _out: &mut [u8; SHORT_KEY_ROW]) -> Option<usize> {
         None
     }
+
+    /// When this value's key row is one non-null string of up to 16 bytes
+    /// (`[0][pack_slot(16, n)][the bytes, zero-padded to 8]`), the string's bytes zero-padded
+    /// to 16 as two little-endian words, and its length; else `None`. Hash aggregation keeps
+    /// such keys as those words alone, and a type that answers here is not asked for the row.
+    /// A type may answer `None` for every value: its rows are then written and their shape
+    /// checked.
+    #[inline]
+    fn short_string_key(&self) -> Option<([u64; 2], usize)> {
+        None
+    }
 }
 
 /// The longest key row [`RowField::write_short_key_row`] writes.

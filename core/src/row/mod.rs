@@ -18,7 +18,7 @@ pub use arena::RowArena;
 pub(crate) use encode::write_var_key_row;
 pub use encode::{RowField, RowType, RowView, SHORT_KEY_ROW, TypedList, check_schema};
 pub use error::RowError;
-pub use hash::{ROW_FORMAT_VERSION, ROW_HASH_SEED, hash_row, partition_of};
+pub use hash::{ROW_FORMAT_VERSION, ROW_HASH_SEED, hash_row, hash_short_var_row, partition_of};
 pub use layout::{SLOT_BYTES, bitset_bytes, round8};
 pub(crate) use layout::{pack_slot, read_u64};
 pub use types::{DataType, FINGERPRINT_SEED, Field, Kind, Schema};
