@@ -69,6 +69,9 @@ struct CompactGroup<B> {
     buf: Option<B>,
 }
 
+// `count()`'s groups: two to a cache line.
+const _: () = assert!(std::mem::size_of::<CompactGroup<super::aggregate::CountBuf>>() == 32);
+
 /// Pre-aggregation groups of compact keys. The rows are kept in an arena too, written once per
 /// new key, for the merge that takes the groups on.
 pub(super) struct CompactTable<B> {

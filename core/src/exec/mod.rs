@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use arrow_array::RecordBatch;
 use ember_state::StateStore;
 
-pub use aggregate::{AggregateExec, Aggregator, Count, ReduceGroups};
+pub use aggregate::{AggregateExec, Aggregator, Count, CountBuf, ReduceGroups};
 pub(crate) use state::StateStores;
 pub use stateless::{MapExec, Pipeline, ScanExec};
 
