@@ -100,7 +100,9 @@ impl<B> CompactTable<B> {
 
     /// Folds into the group of `key` (pinned row hash `hash`): sets its buffer to `fold` of
     /// the current one, or of `None` for a new key, whose row `push` adds to the arena.
-    #[inline]
+    /// Always inlined: as a call of its own (the compiler's choice once the probe no longer
+    /// wrote a row), the word count's batches took 10% longer.
+    #[inline(always)]
     pub(super) fn fold(
         &mut self,
         key: CompactKey,
