@@ -102,39 +102,59 @@ impl RowField for Str {
 /// (empty pieces included). The iterator owns `text`, so a `flat_map` closure can return it
 /// without collecting the pieces first: `.flat_map(|line: Str| split(line, ' '))`.
 pub fn split(text: Str, sep: char) -> Split {
-    Split { text, sep, ascii: AsciiSep::new(sep), at: 0, done: false }
-}
-
-/// Sixteen bytes of 0x01 and of 0x80: the constants of the bytewise zero test.
-const ONES: u128 = u128::from_le_bytes([0x01; 16]);
-const HIGHS: u128 = u128::from_le_bytes([0x80; 16]);
-
-/// An ASCII separator, its one UTF-8 byte repeated over the 16 bytes of a window.
-#[derive(Debug, Clone, Copy)]
-struct AsciiSep {
-    pattern: u128,
-}
-
-impl AsciiSep {
-    fn new(sep: char) -> Option<AsciiSep> {
-        // An ASCII char's code point is its one UTF-8 byte.
-        sep.is_ascii().then(|| AsciiSep { pattern: ONES * u128::from(sep as u8) })
-    }
-
-    fn byte(self) -> u8 {
-        self.pattern as u8
-    }
+    let ascii = AsciiSep::new(sep);
+    let seps = ascii.map_or(0, |sep| sep.positions(text.as_bytes(), 0));
+    Split { text, sep, ascii, cursor: Cursor { at: 0, block: 0, seps, done: false } }
 }
 
 /// The iterator [`split`] returns.
+///
+/// For an ASCII separator, the common case, it finds the separators of 64 bytes of the text
+/// at a time, as a bit mask, and each piece is the next set bit: no loop over the piece's
+/// bytes, and no branch on its length, which mispredicts on words of mixed lengths. A piece of
+/// up to 16 bytes is cut from one 16-byte load of the text, masked to its length.
 #[derive(Debug, Clone)]
 pub struct Split {
     text: Str,
     sep: char,
-    /// `sep` when it is ASCII, the common case, searched for a window of bytes at a time.
+    /// `sep` when it is ASCII.
     ascii: Option<AsciiSep>,
+    cursor: Cursor,
+}
+
+/// Where a [`Split`] is.
+#[derive(Debug, Clone, Copy)]
+struct Cursor {
+    /// Where the next piece starts.
     at: usize,
+    /// The offset of the 64 bytes that `seps` covers.
+    block: usize,
+    /// Bit `i` is set if `text[block + i]` is an ASCII separator not yet passed.
+    seps: u64,
     done: bool,
+}
+
+impl Cursor {
+    /// The bounds of the next piece of `bytes` split at the ASCII `sep`.
+    #[inline(always)]
+    fn next_ascii(&mut self, bytes: &[u8], sep: AsciiSep) -> Option<(usize, usize)> {
+        if self.done {
+            return None;
+        }
+        loop {
+            if self.seps != 0 {
+                let end = self.block + self.seps.trailing_zeros() as usize;
+                self.seps &= self.seps - 1;
+                return Some((std::mem::replace(&mut self.at, end + 1), end));
+            }
+            self.block += 64;
+            if self.block >= bytes.len() {
+                self.done = true;
+                return Some((self.at, bytes.len()));
+            }
+            self.seps = sep.positions(bytes, self.block);
+        }
+    }
 }
 
 impl Iterator for Split {
@@ -142,78 +162,193 @@ impl Iterator for Split {
 
     #[inline]
     fn next(&mut self) -> Option<Str> {
-        if self.done {
-            return None;
-        }
-        if let Some(sep) = self.ascii
-            && let Some((piece, len, found)) = short_piece(&self.text, self.at, sep)
-        {
-            if found {
-                self.at += len + 1;
-            } else {
-                self.done = true;
-            }
-            return Some(piece);
-        }
-        let rest = &self.text[self.at..];
-        let (found, sep_len) = match self.ascii {
-            Some(sep) => (crate::byte_search::find_byte(rest.as_bytes(), sep.byte()), 1),
-            None => (rest.find(self.sep), self.sep.len_utf8()),
+        let Some(sep) = self.ascii else {
+            return self.next_at_char();
         };
-        match found {
-            Some(i) => {
-                let piece = Str::new(&rest[..i]);
-                self.at += i + sep_len;
-                Some(piece)
+        let bytes = self.text.as_bytes();
+        let (at, end) = self.cursor.next_ascii(bytes, sep)?;
+        Some(ascii_piece(&self.text, bytes, at, end))
+    }
+
+    /// The pieces with the cursor in locals (`flat_map` takes a closure's pieces through
+    /// `for_each`, which folds): 7% fewer instructions in the word count than through `next`,
+    /// and 4% fewer than a loop over `Cursor::next_ascii` on a copy of the cursor.
+    #[inline]
+    fn fold<B, F: FnMut(B, Str) -> B>(mut self, init: B, mut f: F) -> B {
+        let mut acc = init;
+        let Some(sep) = self.ascii else {
+            while let Some(piece) = self.next_at_char() {
+                acc = f(acc, piece);
             }
-            None => {
-                self.done = true;
-                Some(Str::new(rest))
-            }
+            return acc;
+        };
+        let Cursor { mut at, mut block, mut seps, done } = self.cursor;
+        if done {
+            return acc;
         }
+        let text = &self.text;
+        let bytes = text.as_bytes();
+        loop {
+            while seps != 0 {
+                let end = block + seps.trailing_zeros() as usize;
+                seps &= seps - 1;
+                acc = f(acc, ascii_piece(text, bytes, at, end));
+                at = end + 1;
+            }
+            block += 64;
+            if block >= bytes.len() {
+                return f(acc, ascii_piece(text, bytes, at, bytes.len()));
+            }
+            seps = sep.positions(bytes, block);
+        }
+    }
+
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        // The separators left in this block, each ending a piece, and the last piece.
+        let cursor = &self.cursor;
+        let known = if cursor.done { 0 } else { cursor.seps.count_ones() as usize + 1 };
+        (known, None)
     }
 }
 
-/// The piece of `text` that starts at `at` and ends before the next `sep` or at the end, if it
-/// is at most 16 bytes long and a 16-byte window of `text` covers it: the piece, its length
-/// and whether a `sep` ends it. One window load and a bit search replace a byte loop and a
-/// copy whose branches follow the piece's length, which mispredict on words of mixed lengths.
-#[inline]
-fn short_piece(text: &str, at: usize, sep: AsciiSep) -> Option<(Str, usize, bool)> {
-    if !text.is_char_boundary(at) {
-        return None;
+impl Split {
+    /// The next piece for a separator of more than one byte.
+    fn next_at_char(&mut self) -> Option<Str> {
+        let cursor = &mut self.cursor;
+        if cursor.done {
+            return None;
+        }
+        let rest = &self.text[cursor.at..];
+        Some(match rest.find(self.sep) {
+            Some(i) => {
+                cursor.at += i + self.sep.len_utf8();
+                Str::new(&rest[..i])
+            }
+            None => {
+                cursor.done = true;
+                Str::new(rest)
+            }
+        })
     }
-    let rest = text.len().checked_sub(at).filter(|&r| r > 0)?;
-    let text = text.as_bytes();
-    // The 16 bytes from `at`, or, near the end, the last 16 shifted down to start at `at`
-    // (zeros past the end). Both are one load and a shift: a branch between them would
-    // follow where the line's words end.
-    let start = at.min(text.len().checked_sub(16)?);
-    let loaded = u128::from_le_bytes(text.get(start..start + 16)?.try_into().ok()?);
-    let window = loaded >> (8 * (at - start));
-    let x = window ^ sep.pattern;
-    // A zero byte of `x` is a `sep`; the lowest flagged byte is always a true one.
-    let seps = x.wrapping_sub(ONES) & !x & HIGHS;
-    // `u128::trailing_zeros` branches on which half is zero, a branch that follows the
-    // piece's length; a select of the high half's count is a conditional move.
-    let (low, high) = (seps as u64, (seps >> 64) as u64);
-    let high_zeros = if low == 0 { high.trailing_zeros() } else { 0 };
-    let first = ((low.trailing_zeros() + high_zeros) / 8) as usize;
-    let (len, found) = if first < rest.min(16) {
-        (first, true)
-    } else if rest <= 16 {
-        (rest, false)
-    } else {
-        return None;
-    };
-    // The bytes before the first `sep`, all 16 if there is none: past `rest` the window is
-    // zero already.
-    let lowest = seps & seps.wrapping_neg();
-    let piece = window & (lowest >> 7).wrapping_sub(1);
-    // SAFETY: the piece is `text[at..at + len]` (at most 16 bytes), zero-padded. `text` is a
-    // `str`, and both ends of the piece are char boundaries: `at` was checked, and `at + len`
-    // is at an ASCII `sep` or the end.
-    Some((unsafe { Str::from_utf8_words(piece as u64, (piece >> 64) as u64, len) }, len, found))
+}
+
+/// The ASCII separator of a [`Split`], its byte repeated over a word.
+#[derive(Debug, Clone, Copy)]
+struct AsciiSep {
+    pattern: u64,
+}
+
+/// The low seven bits of every byte of a word.
+const LOW7: u64 = u64::from_le_bytes([0x7f; 8]);
+
+impl AsciiSep {
+    fn new(sep: char) -> Option<AsciiSep> {
+        // An ASCII char's code point is its one UTF-8 byte.
+        sep.is_ascii().then(|| AsciiSep { pattern: u64::from_le_bytes([sep as u8; 8]) })
+    }
+
+    /// Bit `i` set for every separator `bytes[block + i]`, over the up to 64 bytes from
+    /// `block`.
+    #[inline]
+    fn positions(self, bytes: &[u8], block: usize) -> u64 {
+        let rest = bytes.len().saturating_sub(block);
+        if let Some(full) = bytes.get(block..).and_then(|b| b.first_chunk::<64>()) {
+            return self.in_64(full);
+        }
+        // Fewer than 64 bytes left: the text's last 64 bytes, overlapping the bytes already
+        // searched, shifted down to start at `block`. Fixed-size work either way, so the
+        // branches do not follow the line's length.
+        if let Some(last) = bytes.last_chunk::<64>() {
+            return self.in_64(last) >> (64 - rest);
+        }
+        // A text shorter than 64 bytes.
+        let window = bytes.get(block..).unwrap_or_default();
+        let mut words = window.chunks_exact(8);
+        let mut found = 0;
+        for (i, word) in (&mut words).enumerate() {
+            found |= self.in_word(word) << (8 * i);
+        }
+        let tail = words.remainder().len();
+        if tail > 0 {
+            let bits = match window.len().checked_sub(8) {
+                // The last eight bytes, overlapping the words already searched: their top
+                // `tail` bits are the tail's.
+                Some(last) => self.in_word(&window[last..]) >> (8 - tail),
+                None => {
+                    let mut word = [0; 8];
+                    word[..tail].copy_from_slice(window);
+                    self.in_word(&word) & ((1 << tail) - 1)
+                }
+            };
+            found |= bits << (window.len() - tail);
+        }
+        found
+    }
+
+    /// Bit `i` set for every separator `bytes[i]`.
+    #[inline]
+    fn in_64(self, bytes: &[u8; 64]) -> u64 {
+        let mut found = 0;
+        for (i, word) in bytes.chunks_exact(8).enumerate() {
+            found |= self.in_word(word) << (8 * i);
+        }
+        found
+    }
+
+    /// Bit `i` set if byte `i` of the eight bytes `word` is the separator.
+    #[inline]
+    fn in_word(self, word: &[u8]) -> u64 {
+        let word: [u8; 8] = word.try_into().unwrap_or_default();
+        let x = u64::from_le_bytes(word) ^ self.pattern;
+        // A byte's high bit is set exactly when the byte of `x` is zero: adding 0x7f to its
+        // low seven bits carries into the high bit unless they are zero, and the `| x` keeps
+        // a set high bit of its own. (The borrow-based test flags false zeros above a true one.)
+        let zero_bytes = !(((x & LOW7).wrapping_add(LOW7)) | x) & !LOW7;
+        // The eight high bits, gathered into the low byte by one multiply.
+        (zero_bytes >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
+    }
+}
+
+/// `PIECE_MASKS[n]` keeps the low `n` bytes of a 16-byte window.
+const PIECE_MASKS: [u128; 17] = {
+    let mut masks = [u128::MAX; 17];
+    let mut n = 0;
+    while n < 16 {
+        masks[n] = (1 << (8 * n)) - 1;
+        n += 1;
+    }
+    masks
+};
+
+/// `text[at..end]` (`bytes` is `text.as_bytes()`), where `at` is 0 or follows an ASCII
+/// separator and `end` is at one or at the end of `text`. Up to 16 bytes, it is cut from a 16-byte window of `text` without a copy
+/// of the bytes one by one. (Always inlined: as a call, it took 56 instructions a piece.)
+#[inline(always)]
+fn ascii_piece(text: &Str, bytes: &[u8], at: usize, end: usize) -> Str {
+    let len = end - at;
+    if len <= 16 {
+        // The 16 bytes from `at`; near the end, the last 16 shifted down to start at `at`. A
+        // text shorter than 16 bytes is inline, zero-padded to 16.
+        let window = match bytes.len().checked_sub(16) {
+            Some(last) => {
+                let start = at.min(last);
+                bytes.get(start..start + 16).and_then(|w| <[u8; 16]>::try_from(w).ok()).map(|w| {
+                    // (A shift of 128, for the empty piece at the very end, is masked away.)
+                    u128::from_le_bytes(w).wrapping_shr(8 * (at - start) as u32)
+                })
+            }
+            None => text.padded16().map(|(padded, _)| u128::from_le_bytes(*padded) >> (8 * at)),
+        };
+        if let Some(window) = window {
+            let piece = window & PIECE_MASKS[len];
+            // SAFETY: `piece` is `text[at..end]` (at most 16 bytes), zero-padded. `text` is a
+            // `str`, and both ends are char boundaries: an ASCII byte is never inside a
+            // multi-byte character, and `at` is 0 or follows one, `end` is at one or the end.
+            return unsafe { Str::from_utf8_words(piece as u64, (piece >> 64) as u64, len) };
+        }
+    }
+    Str::new(&text[at..end])
 }
 
 /// A timestamp: microseconds since 1970-01-01T00:00:00Z (Spark's `TimestampType`).

@@ -134,7 +134,9 @@ impl<T: Data> Dataset<T> {
             let inputs = items.len();
             let mut out = Vec::with_capacity(inputs * fan_out.load(Ordering::Relaxed) + 1);
             for item in items {
-                out.extend(f(item));
+                // `for_each` rather than `extend`: it folds, and an iterator's `fold` can keep
+                // its state in registers (`split`'s does).
+                f(item).into_iter().for_each(|u| out.push(u));
             }
             fan_out.store(out.len().div_ceil(inputs.max(1)).clamp(1, 64), Ordering::Relaxed);
             out

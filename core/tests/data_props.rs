@@ -110,16 +110,28 @@ proptest! {
     #![proptest_config(config())]
 
     /// `split` gives the pieces `str::split` gives: pieces of every length around the 16-byte
-    /// window, at the start, middle and end of texts shorter and longer than it, and a NUL
-    /// separator, which the zeros past a text's end must not match.
+    /// window, at the start, middle and end of texts shorter and longer than it and than the
+    /// 64-byte blocks searched at once, and a NUL separator, which the zeros past a text's end
+    /// must not match.
     #[test]
     fn split_matches_str_split(
         text in "([a b,é\\x00]|[a-z]{15,18}|é{8}){0,30}",
         sep in prop::sample::select(vec![' ', ',', 'é', '\0']),
+        skip in 0usize..12,
     ) {
-        let ours: Vec<String> = ember::split(Str::from(text.as_str()), sep).map(|s| s.to_string()).collect();
         let std: Vec<String> = text.split(sep).map(str::to_owned).collect();
-        prop_assert_eq!(ours, std);
+        // Through `next`, through `fold`, and `fold` after `skip` pieces taken by `next`.
+        let mut pieces = ember::split(Str::from(text.as_str()), sep);
+        let by_next: Vec<String> = pieces.by_ref().map(|s| s.to_string()).collect();
+        prop_assert_eq!(&by_next, &std);
+        prop_assert!(pieces.next().is_none(), "a finished split stays finished");
+        let mut by_fold = Vec::new();
+        ember::split(Str::from(text.as_str()), sep).for_each(|s| by_fold.push(s.to_string()));
+        prop_assert_eq!(&by_fold, &std);
+        let mut pieces = ember::split(Str::from(text.as_str()), sep);
+        let mut mixed: Vec<String> = pieces.by_ref().take(skip).map(|s| s.to_string()).collect();
+        pieces.for_each(|s| mixed.push(s.to_string()));
+        prop_assert_eq!(&mixed, &std);
     }
 
     /// A `Str` holds, orders and compares as the `str` it was built from, inline or not.
