@@ -1,5 +1,6 @@
 //! [`CompactTable`]: pre-aggregation groups for the commonest key row, one non-null string of
-//! up to 16 bytes, in 40-byte groups (with an 8-byte buffer) instead of the general table's 64.
+//! up to 16 bytes, in groups of 32 bytes for `count()` (40 with another 8-byte buffer) instead
+//! of the general table's 64.
 //!
 //! Such a row is `[0][slot(16, n)][n bytes, zero-padded to 8]`: its null word is zero, its one
 //! slot points at offset 16 with a length n of at most 16, and the row is 16 + round8(n)
