@@ -454,12 +454,11 @@ where
         let partitions = tables.len();
         for value in items {
             let key = (self.key_fn)(&value);
-            let push_key = |keys: &mut RowArena| {
-                keys.push_with(|b| {
-                    b.reserve_var(key.var_size());
-                    key.write(b, 0);
-                })
+            let write_key = |b: &mut RowBuilder<'_>| {
+                b.reserve_var(key.var_size());
+                key.write(b, 0);
             };
+            let push_key = |keys: &mut RowArena| keys.push_with(write_key);
             let fold = |buf: Option<A::Buf>| match buf {
                 Some(buf) => self.agg.reduce(buf, value),
                 None => self.agg.init(value),
@@ -490,10 +489,7 @@ where
             match table.find_mut_with_head(row, head, hash) {
                 Some(group) => group.update(|buf| fold(Some(buf))),
                 None => {
-                    let pos = table.insert_with(hash, fold(None), |b| {
-                        b.reserve_var(key.var_size());
-                        key.write(b, 0);
-                    });
+                    let pos = table.insert_with(hash, fold(None), write_key);
                     debug_assert_eq!(table.keys.bytes(pos), row, "key row encodings differ");
                 }
             }

@@ -43,7 +43,8 @@ impl CompactKey {
     #[inline]
     pub(super) fn hash(&self) -> u64 {
         match self.len {
-            0 => hash_row(&[[0; 8], pack_slot(16, 0).to_le_bytes()].concat()),
+            // The empty string's row: a zero null word and its slot, 16 bytes on the stack.
+            0 => hash_row(&(u128::from(pack_slot(16, 0)) << 64).to_le_bytes()),
             len => hash_short_var_row(self.data, len as usize),
         }
     }
