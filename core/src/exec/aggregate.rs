@@ -2,14 +2,16 @@
 //! `reduce_groups`, `agg`), Spark's `HashAggregateExec` + `StateStoreSaveExec` in one operator.
 //!
 //! Per batch: every input chunk runs the fused stateless stages and pre-aggregates its
-//! elements into its worker thread's hash tables of each state partition, keys as binary rows
-//! in a row arena (the table stores indices, so each key is stored once), partitioned by the
-//! pinned row hash (XXH3-64, seed 42; `partition_of` uses the hash's high bits). A key row of
-//! one short string goes to a [`CompactTable`] of smaller groups, any other to a
-//! [`GroupTable`]. Then, one task per state
-//! partition, in parallel: the chunks' tables for that partition are merged, the partition's
-//! state store (version = batch id) is read and updated, and the output rows for the mode are
-//! produced. The updated stores are committed by the engine after the sink took the batch.
+//! elements into its worker thread's hash tables, keys as binary rows in a row arena (the
+//! table stores indices, so each key is stored once). A key row of one short string goes to
+//! the thread's [`CompactTable`] of smaller groups, any other to the thread's [`GroupTable`]
+//! of its state partition, chosen by the pinned row hash (XXH3-64, seed 42; `partition_of`
+//! uses the hash's high bits). The compact table holds every partition's keys; once the
+//! chunks are folded, its groups are routed to their partitions by the same pinned hash, once
+//! per key. Then, one task per state partition, in parallel: the threads' groups for that
+//! partition are merged, the partition's state store (version = batch id) is read and
+//! updated, and the output rows for the mode are produced. The updated stores are committed
+//! by the engine after the sink took the batch.
 
 use std::marker::PhantomData;
 use std::num::NonZeroI64;
@@ -18,7 +20,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use hashbrown::HashTable;
 use rayon::prelude::*;
 
-use super::compact::{CompactKey, CompactTable};
+use super::compact::{CompactKey, CompactTable, Routed};
 use super::stateless::ScanExec;
 use super::{
     BatchExec, ExecContext, ExecMetrics, Partitioning, StateOperatorMetrics, StateOperatorSpec,
@@ -334,33 +336,35 @@ struct CachedBuf<B> {
     row_len: usize,
 }
 
-/// One state partition's pre-aggregation tables in one worker thread: compact keys (short
-/// strings) in one, every other key in the other.
-struct PartitionTables<B> {
+/// One worker thread's pre-aggregation tables: compact keys (short strings) of every state
+/// partition in one table, every other key in a table per state partition.
+struct ThreadTables<B> {
     compact: CompactTable<B>,
-    general: GroupTable<B>,
+    general: Vec<GroupTable<B>>,
 }
 
-impl<B> PartitionTables<B> {
-    fn new(schema: &Arc<Schema>) -> Self {
-        PartitionTables {
+impl<B> ThreadTables<B> {
+    fn new(schema: &Arc<Schema>, partitions: usize) -> Self {
+        ThreadTables {
             compact: CompactTable::new(RowArena::for_keys(schema.clone())),
-            general: GroupTable::new(schema.clone()),
+            general: (0..partitions).map(|_| GroupTable::new(schema.clone())).collect(),
         }
     }
 
-    fn len(&self) -> usize {
-        self.compact.len() + self.general.len()
-    }
-
-    fn clear(&mut self) {
+    /// Empties the tables for a batch with `partitions` state partitions.
+    fn clear(&mut self, schema: &Arc<Schema>, partitions: usize) {
         self.compact.clear(KEEP_TABLE_KEYS);
-        self.general.clear();
+        self.general.resize_with(partitions, || GroupTable::new(schema.clone()));
+        self.general.iter_mut().for_each(GroupTable::clear);
     }
 }
 
-/// One worker thread's pre-aggregation tables, one set per state partition.
-type ThreadTables<B> = Mutex<Vec<PartitionTables<B>>>;
+/// One state partition's share of the pre-aggregated groups: its general table from each
+/// thread, and its compact groups from each thread with the arena holding their rows.
+struct PartitionGroups<'t, B> {
+    general: Vec<&'t mut GroupTable<B>>,
+    compact: Vec<(&'t RowArena, Vec<Routed<B>>)>,
+}
 
 /// One state partition after a batch: its output rows, its updated store, its figures.
 type MergedPartition<K, O> = (Vec<(K, O)>, ember_state::StateStore, StateOperatorMetrics);
@@ -374,9 +378,11 @@ pub struct AggregateExec<K, V, KF, A: Aggregator<V>> {
     key_schema: Arc<Schema>,
     buf_schema: Arc<Schema>,
     metrics: ExecMetrics,
-    /// Pre-aggregation tables, one set (a table per state partition) per worker thread, kept
-    /// from batch to batch so their memory is allocated and paged in once.
-    tables: Mutex<Vec<ThreadTables<A::Buf>>>,
+    /// Pre-aggregation tables, one set per worker thread, and the compact tables that merge
+    /// them, one per state partition: kept from batch to batch so their memory is allocated
+    /// and paged in once.
+    tables: Mutex<Vec<Mutex<ThreadTables<A::Buf>>>>,
+    merged_compact: Mutex<Vec<CompactTable<A::Buf>>>,
     /// Per state partition, Complete mode's copy of its state.
     state_copies: Mutex<Vec<Option<StateCopy<A::Buf>>>>,
     key: PhantomData<fn() -> K>,
@@ -406,6 +412,7 @@ where
             buf_schema: A::Buf::schema(),
             metrics: ExecMetrics::default(),
             tables: Mutex::new(Vec::new()),
+            merged_compact: Mutex::new(Vec::new()),
             state_copies: Mutex::new(Vec::new()),
             key: PhantomData,
         }
@@ -442,16 +449,16 @@ where
         })
     }
 
-    /// Pre-aggregates values into `tables`, one per state partition. A key's row is written
-    /// into `scratch` for hashing and probing; only a new key goes through the checked row
-    /// builder into the table's arena.
+    /// Pre-aggregates values into a thread's `tables`. A key's row is written into `scratch`
+    /// for hashing and probing; only a new key goes through the checked row builder into the
+    /// table's arena.
     fn pre_aggregate(
         &self,
-        tables: &mut [PartitionTables<A::Buf>],
+        tables: &mut ThreadTables<A::Buf>,
         scratch: &mut Vec<u8>,
         items: Vec<V>,
     ) {
-        let partitions = tables.len();
+        let partitions = tables.general.len();
         for value in items {
             let key = (self.key_fn)(&value);
             let write_key = |b: &mut RowBuilder<'_>| {
@@ -464,9 +471,7 @@ where
                 None => self.agg.init(value),
             };
             if let Some((data, len)) = key.short_string_key() {
-                let compact = CompactKey::new(data, len);
-                let hash = compact.hash();
-                tables[partition_of(hash, partitions)].compact.fold(compact, hash, fold, push_key);
+                tables.compact.fold(CompactKey::new(data, len), fold, push_key);
                 continue;
             }
             let mut short = [0u8; SHORT_KEY_ROW];
@@ -479,13 +484,12 @@ where
                     (scratch, head_of(scratch))
                 }
             };
-            let hash = hash_row(row);
-            let part = &mut tables[partition_of(hash, partitions)];
             if let Some(compact) = CompactKey::of(row, &head) {
-                part.compact.fold(compact, hash, fold, push_key);
+                tables.compact.fold(compact, fold, push_key);
                 continue;
             }
-            let table = &mut part.general;
+            let hash = hash_row(row);
+            let table = &mut tables.general[partition_of(hash, partitions)];
             match table.find_mut_with_head(row, head, hash) {
                 Some(group) => group.update(|buf| fold(Some(buf))),
                 None => {
@@ -496,25 +500,30 @@ where
         }
     }
 
-    /// Merges one partition's pre-aggregated tables with its state; returns the output rows
-    /// for `mode`, the updated store and the partition's figures.
+    /// Merges one partition's pre-aggregated groups (into `compact` for the compact keys) with
+    /// its state; returns the output rows for `mode`, the updated store and the partition's
+    /// figures.
     fn merge_partition(
         &self,
         ctx: &ExecContext<'_>,
         partition: usize,
-        mut tables: Vec<&mut PartitionTables<A::Buf>>,
+        groups: PartitionGroups<'_, A::Buf>,
+        compact: &mut CompactTable<A::Buf>,
     ) -> Result<MergedPartition<K, A::Out>> {
-        let mut empty = PartitionTables::new(&self.key_schema);
-        let merged = if tables.is_empty() { &mut empty } else { tables.swap_remove(0) };
+        let PartitionGroups { general: mut tables, compact: routed } = groups;
+        let mut empty = GroupTable::new(self.key_schema.clone());
+        let general = if tables.is_empty() { &mut empty } else { tables.swap_remove(0) };
         for table in tables {
-            for (key, hash, buf) in table.general.drain() {
-                merged.general.upsert(key, hash, buf, |a, b| self.agg.merge(a, b));
+            for (key, hash, buf) in table.drain() {
+                general.upsert(key, hash, buf, |a, b| self.agg.merge(a, b));
             }
-            merged.compact.merge_from(&mut table.compact, |a, b| self.agg.merge(a, b));
+        }
+        for (rows, groups) in routed {
+            compact.merge_routed(rows, groups, |a, b| self.agg.merge(a, b));
         }
         // Every group of the merged tables holds this batch's buffer.
-        let updated = merged.len() as u64;
-        let groups = merged.general.drain().chain(merged.compact.drain());
+        let updated = (general.len() + compact.len()) as u64;
+        let groups = general.drain().chain(compact.drain());
 
         let provider = ctx.state.provider(self.operator_id, partition);
         let mut store = provider.load(ctx.batch_id)?;
@@ -662,22 +671,19 @@ where
     ) -> Result<Vec<(K, A::Out)>> {
         let partitions = ctx.state.num_partitions();
         let threads = ctx.pool.current_num_threads();
+        let schema = &self.key_schema;
         let mut slots = self.tables.lock().unwrap_or_else(PoisonError::into_inner);
-        slots.resize_with(threads, || Mutex::new(Vec::new()));
+        slots.resize_with(threads, || Mutex::new(ThreadTables::new(schema, partitions)));
         for slot in slots.iter_mut() {
             let tables = slot.get_mut().unwrap_or_else(PoisonError::into_inner);
-            tables.resize_with(partitions, || PartitionTables::new(&self.key_schema));
-            tables.iter_mut().for_each(PartitionTables::clear);
+            tables.clear(schema, partitions);
         }
-        let new_tables = || -> Vec<PartitionTables<A::Buf>> {
-            (0..partitions).map(|_| PartitionTables::new(&self.key_schema)).collect()
-        };
         // Each task folds into its worker thread's tables. A task that finds them in use (a
         // user closure that itself ran rayon tasks on this thread) folds into tables of its own.
         let spare = self.scan.fold_chunks(
             ctx,
             input,
-            || (None::<Vec<PartitionTables<A::Buf>>>, Vec::new()),
+            || (None::<ThreadTables<A::Buf>>, Vec::new()),
             |(own, scratch), items| {
                 if own.is_none() {
                     let slot = rayon::current_thread_index().and_then(|t| slots.get(t));
@@ -686,34 +692,55 @@ where
                         return;
                     }
                 }
-                let tables = own.get_or_insert_with(new_tables);
+                let tables = own.get_or_insert_with(|| ThreadTables::new(schema, partitions));
                 self.pre_aggregate(tables, scratch, items);
             },
         )?;
-        // Shuffle: partition p's tables from every thread.
-        let mut guards: Vec<_> = slots
+        // Shuffle: partition p's general table and compact groups from every thread.
+        let mut spare: Vec<ThreadTables<A::Buf>> =
+            spare.into_iter().filter_map(|(own, _)| own).collect();
+        let mut all: Vec<&mut ThreadTables<A::Buf>> = slots
             .iter_mut()
             .map(|slot| slot.get_mut().unwrap_or_else(PoisonError::into_inner))
+            .chain(spare.iter_mut())
             .collect();
-        let mut spare: Vec<Vec<PartitionTables<A::Buf>>> =
-            spare.into_iter().filter_map(|(own, _)| own).collect();
-        let mut per_partition: Vec<Vec<&mut PartitionTables<A::Buf>>> =
-            (0..partitions).map(|_| Vec::with_capacity(threads)).collect();
-        for tables in
-            guards.iter_mut().map(|g| g.iter_mut()).chain(spare.iter_mut().map(|t| t.iter_mut()))
-        {
-            for (p, table) in tables.enumerate() {
+        let routed: Vec<Vec<Vec<Routed<A::Buf>>>> = ctx.pool.install(|| {
+            all.par_iter_mut()
+                .map(|tables| {
+                    let mut routed: Vec<_> = (0..partitions).map(|_| Vec::new()).collect();
+                    tables.compact.route(&mut routed);
+                    routed
+                })
+                .collect()
+        });
+        let mut per_partition: Vec<PartitionGroups<'_, A::Buf>> = (0..partitions)
+            .map(|_| PartitionGroups {
+                general: Vec::with_capacity(all.len()),
+                compact: Vec::with_capacity(all.len()),
+            })
+            .collect();
+        for (tables, routed) in all.into_iter().zip(routed) {
+            let ThreadTables { compact, general } = tables;
+            for (p, (table, groups)) in general.iter_mut().zip(routed).enumerate() {
                 if table.len() > 0 {
-                    per_partition[p].push(table);
+                    per_partition[p].general.push(table);
+                }
+                if !groups.is_empty() {
+                    per_partition[p].compact.push((compact.rows(), groups));
                 }
             }
         }
+        let mut merged = self.merged_compact.lock().unwrap_or_else(PoisonError::into_inner);
+        merged.resize_with(partitions, || CompactTable::new(RowArena::for_keys(schema.clone())));
+        merged.iter_mut().for_each(|table| table.clear(KEEP_TABLE_KEYS));
+        let merged: &mut [CompactTable<A::Buf>] = &mut merged;
         let shared: &ExecContext<'_> = ctx;
         let results: Vec<Result<_>> = shared.pool.install(|| {
             per_partition
                 .into_par_iter()
+                .zip(merged.par_iter_mut())
                 .enumerate()
-                .map(|(p, tables)| self.merge_partition(shared, p, tables))
+                .map(|(p, (groups, compact))| self.merge_partition(shared, p, groups, compact))
                 .collect()
         });
         let mut out = Vec::new();

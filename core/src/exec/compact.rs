@@ -12,15 +12,22 @@
 //! another shape goes to the general table, and as a key's row always has one shape, each key
 //! lives in exactly one of the two tables. A key type that knows its row has this shape
 //! ([`RowField::short_string_key`](crate::row::RowField::short_string_key), as [`Str`] does)
-//! gives the words directly: no row is written to probe, and the pinned hash is computed from
-//! the words ([`hash_short_var_row`]).
+//! gives the words directly: no row is written to probe.
+//!
+//! The table indexes its groups by a hash of its own, one folded multiply of the words keyed
+//! per table, not by the pinned row hash: a worker thread's table holds the keys of every
+//! state partition, and the pinned hash, which picks a key's partition, is computed once per
+//! key and batch when the groups are routed to their partitions ([`CompactTable::route`]),
+//! not once per value ([`hash_short_var_row`] from the words).
 //!
 //! [`Str`]: crate::Str
+
+use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
 
 use super::aggregate::{HEAD_WORDS, head_of};
-use crate::row::{Row, RowArena, hash_row, hash_short_var_row, pack_slot};
+use crate::row::{Row, RowArena, hash_row, hash_short_var_row, pack_slot, partition_of};
 
 /// A key row of the compact shape, as its data words and field length.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -49,6 +56,15 @@ impl CompactKey {
         }
     }
 
+    /// The table's own hash of the key (not the pinned one): the words and the length, each
+    /// xored with a key of the table, multiplied as 128-bit numbers and the halves folded.
+    #[inline]
+    fn local_hash(&self, keys: [u64; 2]) -> u64 {
+        let product = u128::from(self.data[0] ^ keys[0])
+            * u128::from(self.data[1] ^ keys[1] ^ u64::from(self.len));
+        (product as u64) ^ ((product >> 64) as u64)
+    }
+
     /// The compact form of the key row `row`, whose head (`head_of`) is `head`; `None` if the
     /// row has another shape.
     #[inline]
@@ -74,16 +90,34 @@ struct CompactGroup<B> {
 // `count()`'s groups: two to a cache line.
 const _: () = assert!(std::mem::size_of::<CompactGroup<super::aggregate::CountBuf>>() == 32);
 
+/// A group taken from a [`CompactTable`] for its state partition: the key, the position of its
+/// row in the table's arena, and its buffer.
+pub(super) struct Routed<B> {
+    key: CompactKey,
+    pos: u32,
+    buf: B,
+}
+
 /// Pre-aggregation groups of compact keys. The rows are kept in an arena too, written once per
 /// new key, for the merge that takes the groups on.
 pub(super) struct CompactTable<B> {
     keys: RowArena,
     index: HashTable<CompactGroup<B>>,
+    /// The keys of [`CompactKey::local_hash`], random per table so that no input can be made
+    /// to collide in every run.
+    hash_keys: [u64; 2],
 }
 
 impl<B> CompactTable<B> {
     pub(super) fn new(keys: RowArena) -> Self {
-        CompactTable { keys, index: HashTable::new() }
+        let random = std::collections::hash_map::RandomState::new();
+        let hash_keys = [random.hash_one(0u8), random.hash_one(1u8)];
+        CompactTable { keys, index: HashTable::new(), hash_keys }
+    }
+
+    /// The arena holding the rows of the keys.
+    pub(super) fn rows(&self) -> &RowArena {
+        &self.keys
     }
 
     pub(super) fn len(&self) -> usize {
@@ -100,18 +134,19 @@ impl<B> CompactTable<B> {
         self.keys.clear();
     }
 
-    /// Folds into the group of `key` (pinned row hash `hash`): sets its buffer to `fold` of
-    /// the current one, or of `None` for a new key, whose row `push` adds to the arena.
-    /// Always inlined: as a call of its own (the compiler's choice once the probe no longer
-    /// wrote a row), the word count's batches took 10% longer.
+    /// Folds into the group of `key`: sets its buffer to `fold` of the current one, or of
+    /// `None` for a new key, whose row `push` adds to the arena. Always inlined: as a call of
+    /// its own (the compiler's choice once the probe no longer wrote a row), the word count's
+    /// batches took 10% longer.
     #[inline(always)]
     pub(super) fn fold(
         &mut self,
         key: CompactKey,
-        hash: u64,
         fold: impl FnOnce(Option<B>) -> B,
         push: impl FnOnce(&mut RowArena) -> usize,
     ) {
+        let hash_keys = self.hash_keys;
+        let hash = key.local_hash(hash_keys);
         let found = self.index.find_mut(hash, |g| g.data == key.data && g.len == key.len);
         if let Some(group) = found {
             let old = group.buf.take();
@@ -129,34 +164,46 @@ impl<B> CompactTable<B> {
             pos: u32::try_from(pos).unwrap_or(u32::MAX),
             buf: Some(fold(None)),
         };
-        self.index.insert_unique(hash, group, |g| CompactKey { data: g.data, len: g.len }.hash());
+        let group_hash = |g: &CompactGroup<B>| CompactKey { data: g.data, len: g.len };
+        self.index.insert_unique(hash, group, |g| group_hash(g).local_hash(hash_keys));
     }
 
-    /// Merges every group of `other` into this table with `merge` (older buffer first),
-    /// taking `other`'s buffers.
-    pub(super) fn merge_from(&mut self, other: &mut CompactTable<B>, merge: impl Fn(B, B) -> B) {
-        for (row, hash, key, buf) in other.take_all() {
+    /// Takes every group's buffer, sorted by the state partition of the key's pinned hash:
+    /// `out[p]` receives partition `p`'s groups, whose rows stay in this table's arena.
+    pub(super) fn route(&mut self, out: &mut [Vec<Routed<B>>]) {
+        let partitions = out.len();
+        for g in self.index.iter_mut() {
+            let Some(buf) = g.buf.take() else { continue };
+            let key = CompactKey { data: g.data, len: g.len };
+            out[partition_of(key.hash(), partitions)].push(Routed { key, pos: g.pos, buf });
+        }
+    }
+
+    /// Merges the groups `routed`, taken from a table whose arena is `rows`, into this table
+    /// with `merge` (the buffer already here first).
+    pub(super) fn merge_routed(
+        &mut self,
+        rows: &RowArena,
+        routed: Vec<Routed<B>>,
+        merge: impl Fn(B, B) -> B,
+    ) {
+        for Routed { key, pos, buf } in routed {
             let fold = |old: Option<B>| match old {
                 Some(old) => merge(old, buf),
                 None => buf,
             };
-            self.fold(key, hash, fold, |keys| keys.push(row));
+            self.fold(key, fold, |keys| keys.push(rows.get(pos as usize)));
         }
     }
 
-    /// Every key's row, pinned hash and buffer, taking the buffers.
+    /// Every key's row, pinned hash and buffer, taking the buffers. A group does not keep the
+    /// pinned hash (with it, it would be 40 bytes), so it is computed here from the words,
+    /// once per key and batch.
     pub(super) fn drain(&mut self) -> impl Iterator<Item = (Row<'_>, u64, B)> {
-        self.take_all().map(|(row, hash, _, buf)| (row, hash, buf))
-    }
-
-    /// Every key's row, pinned hash, compact form and buffer, taking the buffers. A group does
-    /// not keep its hash (with it, it would be 48 bytes), so the hash is computed again here
-    /// from the compact form, once per key and batch.
-    fn take_all(&mut self) -> impl Iterator<Item = (Row<'_>, u64, CompactKey, B)> {
         let keys = &self.keys;
         self.index.iter_mut().filter_map(|g| {
             let key = CompactKey { data: g.data, len: g.len };
-            Some((keys.get(g.pos as usize), key.hash(), key, g.buf.take()?))
+            Some((keys.get(g.pos as usize), key.hash(), g.buf.take()?))
         })
     }
 }
@@ -217,7 +264,6 @@ mod tests {
             let compact = CompactKey::of(&row, &head_of(&row)).unwrap();
             table.fold(
                 compact,
-                hash_row(&row),
                 |n| n.unwrap_or(0) + 1,
                 |keys| {
                     keys.push_with(|b| {
@@ -238,5 +284,60 @@ mod tests {
         assert_eq!(table.drain().count(), 0, "the buffers were taken");
         table.clear(1 << 20);
         assert_eq!(table.len(), 0);
+    }
+
+    /// Routing sends each key to the partition of its pinned hash, once, and merging routed
+    /// groups of two tables adds the buffers of a key both hold.
+    #[test]
+    fn routes_by_pinned_hash_and_merges() {
+        let schema = string_keys();
+        let fill = |words: &[&str]| {
+            let mut table = CompactTable::<i64>::new(RowArena::for_keys(schema.clone()));
+            for w in words {
+                let key = Str::from(*w);
+                let (data, len) = key.short_string_key().unwrap();
+                table.fold(
+                    CompactKey::new(data, len),
+                    |n| n.unwrap_or(0) + 1,
+                    |keys| {
+                        keys.push_with(|b| {
+                            b.reserve_var(key.var_size());
+                            key.write(b, 0);
+                        })
+                    },
+                );
+            }
+            table
+        };
+        let words: Vec<String> = (0..200).map(|i| format!("w{i}")).collect();
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        let mut first = fill(&words);
+        let mut second = fill(&words[100..]);
+        let partitions = 3;
+        let mut merged: Vec<_> = (0..partitions)
+            .map(|_| CompactTable::new(RowArena::for_keys(schema.clone())))
+            .collect();
+        for table in [&mut first, &mut second] {
+            let mut routed: Vec<Vec<Routed<i64>>> = (0..partitions).map(|_| Vec::new()).collect();
+            table.route(&mut routed);
+            for (p, groups) in routed.into_iter().enumerate() {
+                merged[p].merge_routed(table.rows(), groups, |a, b| a + b);
+            }
+            assert_eq!(table.drain().count(), 0, "routing took the buffers");
+        }
+        let mut seen = Vec::new();
+        for (p, table) in merged.iter_mut().enumerate() {
+            for (row, hash, n) in table.drain() {
+                let word = Str::read(&row, 0).to_string();
+                assert_eq!(hash, hash_row(row.bytes()), "{word}: the pinned hash");
+                assert_eq!(partition_of(hash, partitions), p, "{word}: its partition");
+                let index: usize = word[1..].parse().unwrap();
+                assert_eq!(n, if index >= 100 { 2 } else { 1 }, "{word}: its count");
+                seen.push(word);
+            }
+        }
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), words.len(), "every key once");
     }
 }
