@@ -164,8 +164,8 @@ impl<B> CompactTable<B> {
             pos: u32::try_from(pos).unwrap_or(u32::MAX),
             buf: Some(fold(None)),
         };
-        let group_hash = |g: &CompactGroup<B>| CompactKey { data: g.data, len: g.len };
-        self.index.insert_unique(hash, group, |g| group_hash(g).local_hash(hash_keys));
+        let key_of = |g: &CompactGroup<B>| CompactKey { data: g.data, len: g.len };
+        self.index.insert_unique(hash, group, |g| key_of(g).local_hash(hash_keys));
     }
 
     /// Takes every group's buffer, sorted by the state partition of the key's pinned hash:
