@@ -21,7 +21,7 @@ use crate::row::{
     Schema, round8,
 };
 
-pub use crate::small_str::Str;
+pub use crate::small_str::{INLINE_CAPACITY, Str};
 
 /// A type that can be an element of a typed dataset.
 pub trait Data: Sized + Send + Sync + 'static {
@@ -219,15 +219,15 @@ impl Split {
         if cursor.done {
             return None;
         }
-        let rest = &self.text[cursor.at..];
-        Some(match rest.find(self.sep) {
+        let at = cursor.at;
+        Some(match self.text[at..].find(self.sep) {
             Some(i) => {
                 cursor.at += i + self.sep.len_utf8();
-                Str::new(&rest[..i])
+                self.text.substring(at, at + i)
             }
             None => {
                 cursor.done = true;
-                Str::new(rest)
+                self.text.substring(at, self.text.len())
             }
         })
     }
@@ -348,7 +348,7 @@ fn ascii_piece(text: &Str, bytes: &[u8], at: usize, end: usize) -> Str {
             return unsafe { Str::from_utf8_words(piece as u64, (piece >> 64) as u64, len) };
         }
     }
-    Str::new(&text[at..end])
+    text.substring(at, end)
 }
 
 /// A timestamp: microseconds since 1970-01-01T00:00:00Z (Spark's `TimestampType`).
@@ -428,6 +428,20 @@ macro_rules! single_column {
 
 /// Reads a one-column, non-null `Utf8` batch without going through rows.
 macro_rules! strings_from_batch {
+    (shared) => {
+        /// A string longer than [`INLINE_CAPACITY`] bytes
+        /// shares the column's values buffer, so the batch's strings take one allocation,
+        /// not one each.
+        fn from_batch(schema: &Arc<Schema>, batch: &RecordBatch) -> Result<Vec<Self>> {
+            match string_column(batch) {
+                Some(strings) if strings.null_count() == 0 => {
+                    let owner = crate::small_str::SharedText::new(strings.values().clone());
+                    Ok(strings.iter().map(|s| Str::shared(&owner, s.unwrap_or_default())).collect())
+                }
+                _ => items_from_rows(schema, batch),
+            }
+        }
+    };
     ($make:expr) => {
         fn from_batch(schema: &Arc<Schema>, batch: &RecordBatch) -> Result<Vec<Self>> {
             match string_column(batch) {
@@ -443,7 +457,7 @@ macro_rules! strings_from_batch {
 single_column!(
     bool, i8, i16, i32, i64, f32, f64, Vec<u8>, Timestamp, Date,
     String { strings_from_batch!(str::to_owned); },
-    Str { strings_from_batch!(Str::new); }
+    Str { strings_from_batch!(shared); }
 );
 
 macro_rules! tuple_columns {

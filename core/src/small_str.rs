@@ -1,6 +1,12 @@
 //! [`Str`]: Ember's string for hot paths. Up to [`INLINE_CAPACITY`] bytes it lives inline in
-//! its 24 bytes (no allocation), which covers words, keys and most identifiers; longer strings
-//! are one boxed `str`.
+//! its 24 bytes (no allocation), which covers words, keys and most identifiers. A longer string
+//! is a reference-counted handle to text held elsewhere, and a range in it: read from an
+//! Arrow batch, the batch's immutable values buffer, so reading a batch's lines allocates once
+//! per batch rather than once per line (and cloning one is a count increment); built from
+//! other text, a boxed copy of it.
+//!
+//! A `Str` read from a batch keeps the batch's whole buffer alive; [`Str::new`] of its text
+//! makes a copy that does not.
 //!
 //! Building an inline `Str` copies the bytes with a few fixed-size moves chosen by length
 //! rather than a call to `memcpy`. On the word-count input a `compact_str::CompactString`,
@@ -12,12 +18,15 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
+use std::sync::Arc;
+
+use arrow_buffer::Buffer;
 
 /// Bytes a [`Str`] holds without allocating.
 pub const INLINE_CAPACITY: usize = 22;
 
 /// An immutable string that keeps up to [`INLINE_CAPACITY`] bytes inline. It dereferences to
-/// `str`, and compares, orders and hashes as its `str` does.
+/// `str`, and compares, orders and hashes as its `str` does, whatever its storage.
 pub struct Str(Repr);
 
 /// The inline form is 8-byte aligned and `Copy`, and its length is an enum whose unused
@@ -26,7 +35,108 @@ pub struct Str(Repr);
 /// that stalled the loads after them.)
 enum Repr {
     Inline(Inline),
-    Heap(Box<str>),
+    Long(LongText),
+}
+
+/// Text that [`Str`]s longer than [`INLINE_CAPACITY`] bytes hold a handle to.
+pub(crate) enum SharedText {
+    /// An immutable buffer that many strings are ranges of: the values buffer of an Arrow
+    /// string column, say.
+    Buffer(Buffer),
+    /// One string's own copy.
+    Whole(Box<str>),
+}
+
+impl SharedText {
+    /// Shares `bytes`. (An Arrow `Buffer` clone is a reference-count increment; no copy.)
+    pub(crate) fn new(bytes: Buffer) -> Arc<SharedText> {
+        Arc::new(SharedText::Buffer(bytes))
+    }
+}
+
+/// A long string: all of `owner`'s text if it is [`SharedText::Whole`] (`range` unused, so a
+/// string of any length fits), else `owner`'s bytes `start..start + len`, with `start` in the
+/// low 32 bits of `range` and `len` in the high 32.
+///
+/// One 64-bit range rather than two `u32` fields: with those, every move of a `Str` (inline
+/// ones too) was split into 4- and 2-byte moves that followed them.
+///
+/// Invariant: those bytes of a `Buffer` are UTF-8: they were a `&str` inside the buffer when
+/// the range was made, and the buffer is immutable while `owner` holds it (an Arrow `Buffer`
+/// with another handle to it cannot be made mutable).
+///
+/// `owner` is `None` only while the string is being dropped.
+struct LongText {
+    owner: Option<Arc<SharedText>>,
+    range: u64,
+}
+
+impl Drop for LongText {
+    /// The reference-count decrement is out of line, and given the handle by value: inlined,
+    /// or given the `Str`'s address, it made the word count's loops keep every `Str` (inline
+    /// ones too) in memory, 33 more instructions a word.
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(owner) = self.owner.take() {
+            release(owner);
+        }
+    }
+}
+
+#[inline(never)]
+fn release(owner: Arc<SharedText>) {
+    drop(owner);
+}
+
+impl Clone for LongText {
+    #[inline]
+    fn clone(&self) -> LongText {
+        LongText { owner: self.owner.clone(), range: self.range }
+    }
+}
+
+impl LongText {
+    /// A string's own copy of `text`.
+    fn whole(text: Box<str>) -> LongText {
+        LongText { owner: Some(Arc::new(SharedText::Whole(text))), range: 0 }
+    }
+
+    /// Bytes `start..start + len` of a shared buffer.
+    fn in_buffer(owner: Arc<SharedText>, start: u32, len: u32) -> LongText {
+        LongText { owner: Some(owner), range: u64::from(start) | u64::from(len) << 32 }
+    }
+
+    /// `start` and `len` of a range of a buffer.
+    #[inline]
+    fn bounds(&self) -> (u32, u32) {
+        (self.range as u32, (self.range >> 32) as u32)
+    }
+
+    /// The text it holds a handle to, if it is a range of a shared buffer.
+    #[inline]
+    fn buffer(&self) -> Option<&Buffer> {
+        match self.owner.as_deref() {
+            Some(SharedText::Buffer(buffer)) => Some(buffer),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    fn as_str(&self) -> &str {
+        match self.owner.as_deref() {
+            None => "",
+            Some(SharedText::Whole(text)) => text,
+            Some(SharedText::Buffer(buffer)) => {
+                let (start, len) = self.bounds();
+                let (start, len) = (start as usize, len as usize);
+                let bytes = &buffer.as_slice()[start..start + len];
+                // SAFETY: by `LongText`'s invariant these bytes were a `&str` and have not
+                // changed since. Checking them on every read would cost as much as the copy
+                // sharing saves.
+                unsafe { std::str::from_utf8_unchecked(bytes) }
+            }
+        }
+    }
 }
 
 /// Invariant: `bytes[..len]` is UTF-8, copied whole from a `&str` by [`Str::new`], and
@@ -58,12 +168,12 @@ const INLINE_LENS: [InlineLen; INLINE_CAPACITY + 1] = {
 };
 
 impl Clone for Str {
-    /// An inline `Str` is copied as it stands; only a boxed one allocates.
+    /// An inline `Str` is copied as it stands; a long one shares its text.
     #[inline]
     fn clone(&self) -> Str {
         match &self.0 {
             Repr::Inline(inline) => Str(Repr::Inline(*inline)),
-            Repr::Heap(text) => Str(Repr::Heap(text.clone())),
+            Repr::Long(long) => Str(Repr::Long(long.clone())),
         }
     }
 }
@@ -72,13 +182,14 @@ const _: () = assert!(std::mem::size_of::<Str>() == 24);
 const _: () = assert!(std::mem::size_of::<Option<Str>>() == 24);
 
 impl Str {
-    /// `text` as a `Str`; allocates only if it is longer than [`INLINE_CAPACITY`] bytes.
+    /// `text` as a `Str`; copies it to the heap only if it is longer than [`INLINE_CAPACITY`]
+    /// bytes.
     #[inline]
     pub fn new(text: &str) -> Str {
         let src = text.as_bytes();
         let len = src.len();
         if len > INLINE_CAPACITY {
-            return Str(Repr::Heap(Box::from(text)));
+            return Str(Repr::Long(LongText::whole(Box::from(text))));
         }
         let mut bytes = [0u8; INLINE_CAPACITY];
         // Two possibly overlapping fixed-size copies cover every length of a class.
@@ -103,6 +214,47 @@ impl Str {
             0 => {}
         }
         Str(Repr::Inline(Inline { bytes, len: INLINE_LENS[len] }))
+    }
+
+    /// `text`, which lies in `owner`'s buffer, as a `Str`: inline up to [`INLINE_CAPACITY`]
+    /// bytes, else a shared range of the buffer (no allocation). Text outside the buffer, or
+    /// beyond the 4 GiB a range addresses, is copied.
+    #[inline]
+    pub(crate) fn shared(owner: &Arc<SharedText>, text: &str) -> Str {
+        if text.len() <= INLINE_CAPACITY {
+            return Str::new(text);
+        }
+        let SharedText::Buffer(buffer) = &**owner else {
+            return Str::new(text);
+        };
+        let start = (text.as_ptr() as usize).wrapping_sub(buffer.as_ptr() as usize);
+        let inside = start <= buffer.len() && text.len() <= buffer.len() - start;
+        match (inside, u32::try_from(start), u32::try_from(text.len())) {
+            (true, Ok(start), Ok(len)) => {
+                Str(Repr::Long(LongText::in_buffer(Arc::clone(owner), start, len)))
+            }
+            _ => Str::new(text),
+        }
+    }
+
+    /// `self[at..end]`, which must be on char boundaries (it panics otherwise, as slicing a
+    /// `str` does). A piece of a shared string longer than [`INLINE_CAPACITY`] shares its
+    /// buffer too.
+    #[inline]
+    pub(crate) fn substring(&self, at: usize, end: usize) -> Str {
+        let text = &self.as_str()[at..end];
+        match &self.0 {
+            Repr::Long(long @ LongText { owner: Some(owner), .. })
+                if text.len() > INLINE_CAPACITY && long.buffer().is_some() =>
+            {
+                // `at` and `end` are within the range (the slice above checked them), so the
+                // sum fits in the `u32` that the range's end fits in.
+                let (start, _) = long.bounds();
+                let (start, len) = (start + at as u32, text.len() as u32);
+                Str(Repr::Long(LongText::in_buffer(Arc::clone(owner), start, len)))
+            }
+            _ => Str::new(text),
+        }
     }
 
     /// The inline `Str` of the first `len` bytes that `low` and `high` hold in little-endian
@@ -135,13 +287,18 @@ impl Str {
                 // `new` saves.
                 unsafe { std::str::from_utf8_unchecked(bytes) }
             }
-            Repr::Heap(text) => text,
+            Repr::Long(long) => long.as_str(),
         }
     }
 
     /// Whether the string is stored inline (built without allocating).
     pub fn is_inline(&self) -> bool {
         matches!(self.0, Repr::Inline(_))
+    }
+
+    /// Whether the string is a range of a buffer shared with other strings.
+    pub fn is_shared(&self) -> bool {
+        matches!(&self.0, Repr::Long(long) if long.buffer().is_some())
     }
 
     /// For a string of at most 16 bytes stored inline: its first 16 bytes of storage (the
@@ -277,23 +434,24 @@ impl From<String> for Str {
         if text.len() <= INLINE_CAPACITY {
             Str::new(&text)
         } else {
-            Str(Repr::Heap(text.into_boxed_str()))
+            Str(Repr::Long(LongText::whole(text.into_boxed_str())))
         }
     }
 }
 
 impl From<Box<str>> for Str {
     fn from(text: Box<str>) -> Str {
-        if text.len() <= INLINE_CAPACITY { Str::new(&text) } else { Str(Repr::Heap(text)) }
+        if text.len() <= INLINE_CAPACITY {
+            Str::new(&text)
+        } else {
+            Str(Repr::Long(LongText::whole(text)))
+        }
     }
 }
 
 impl From<Str> for String {
     fn from(text: Str) -> String {
-        match text.0 {
-            Repr::Heap(text) => text.into_string(),
-            Repr::Inline(_) => text.as_str().to_owned(),
-        }
+        text.as_str().to_owned()
     }
 }
 
@@ -335,6 +493,62 @@ mod tests {
                 assert_eq!(Str::new(&text[start..end]).as_str(), &text[start..end]);
             }
         }
+    }
+
+    fn buffer_of(owner: &SharedText) -> &[u8] {
+        match owner {
+            SharedText::Buffer(buffer) => buffer.as_slice(),
+            SharedText::Whole(text) => text.as_bytes(),
+        }
+    }
+
+    #[test]
+    fn shared_ranges_read_their_bytes_and_outlive_the_buffer_handle() {
+        let text = "a line of text longer than the inline capacity, é€𝄞 and more words";
+        let owner = SharedText::new(Buffer::from_vec(text.as_bytes().to_vec()));
+        let in_buffer = std::str::from_utf8(buffer_of(&owner)).unwrap();
+        let mut strings = Vec::new();
+        for (start, _) in in_buffer.char_indices() {
+            for end in (start..=in_buffer.len()).filter(|&e| in_buffer.is_char_boundary(e)) {
+                let s = Str::shared(&owner, &in_buffer[start..end]);
+                assert_eq!(s.as_str(), &text[start..end]);
+                assert_eq!(s.is_shared(), end - start > INLINE_CAPACITY, "{start}..{end}");
+                assert_eq!(s.is_inline(), end - start <= INLINE_CAPACITY);
+                strings.push((start, end, s));
+            }
+        }
+        drop(owner);
+        for (start, end, s) in &strings {
+            assert_eq!(s.clone().as_str(), &text[*start..*end]);
+            assert_eq!(String::from(s.clone()), &text[*start..*end]);
+        }
+    }
+
+    #[test]
+    fn substrings_of_every_storage_match_str_slicing() {
+        let text = "0123456789abcdefghijklmnopqrstuvwxyz-é€𝄞-ABCDEFGHIJ";
+        let owner = SharedText::new(Buffer::from_vec(text.as_bytes().to_vec()));
+        let shared = Str::shared(&owner, std::str::from_utf8(buffer_of(&owner)).unwrap());
+        assert!(shared.is_shared());
+        for whole in [shared, Str::new(text), Str::new(&text[..20])] {
+            for (at, _) in whole.char_indices() {
+                for end in (at..=whole.len()).filter(|&e| whole.is_char_boundary(e)) {
+                    let piece = whole.substring(at, end);
+                    assert_eq!(piece.as_str(), &whole[at..end]);
+                    assert_eq!(piece.is_inline(), end - at <= INLINE_CAPACITY);
+                    assert_eq!(piece.is_shared(), whole.is_shared() && !piece.is_inline());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn text_outside_the_shared_buffer_is_copied() {
+        let owner = SharedText::new(Buffer::from_vec(b"short".to_vec()));
+        let elsewhere = "a string that is not in the shared buffer at all";
+        let s = Str::shared(&owner, elsewhere);
+        assert_eq!(s.as_str(), elsewhere);
+        assert!(!s.is_shared());
     }
 
     #[test]

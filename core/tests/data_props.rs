@@ -42,6 +42,29 @@ proptest! {
         round_trip(items.iter().map(|s| Str::from(s.as_str())).collect::<Vec<_>>())?;
     }
 
+    /// Strings read from any slice of a batch are its strings; the long ones share the batch's
+    /// buffer, stay right after the batch is dropped, and split as `str::split` does.
+    #[test]
+    fn strings_read_from_a_batch_slice_share_its_buffer(
+        items in prop::collection::vec("[a-z é]{0,60}", 1..40),
+        cut in any::<prop::sample::Index>(),
+        take in any::<prop::sample::Index>(),
+    ) {
+        let schema = <Str as Data>::schema();
+        let batch = items_to_batch(&schema, &items).unwrap();
+        let offset = cut.index(items.len());
+        let len = take.index(items.len() - offset + 1);
+        let strings = Str::from_batch(&schema, &batch.slice(offset, len)).unwrap();
+        drop(batch);
+        prop_assert_eq!(strings.len(), len);
+        for (s, item) in strings.iter().zip(&items[offset..]) {
+            prop_assert_eq!(s.as_str(), item.as_str());
+            prop_assert_eq!(s.is_shared(), item.len() > ember::data::INLINE_CAPACITY);
+            let pieces: Vec<Str> = ember::split(s.clone(), ' ').collect();
+            prop_assert_eq!(pieces, item.split(' ').collect::<Vec<_>>());
+        }
+    }
+
     #[test]
     fn optional_primitives_round_trip(items in prop::collection::vec(prop::option::of(any::<i64>()), 0..50)) {
         round_trip(items)?;
