@@ -429,9 +429,8 @@ macro_rules! single_column {
 /// Reads a one-column, non-null `Utf8` batch without going through rows.
 macro_rules! strings_from_batch {
     (shared) => {
-        /// A string longer than [`INLINE_CAPACITY`] bytes
-        /// shares the column's values buffer, so the batch's strings take one allocation,
-        /// not one each.
+        /// A string longer than [`INLINE_CAPACITY`] bytes shares the column's values buffer,
+        /// so the batch's strings take one allocation, not one each.
         fn from_batch(schema: &Arc<Schema>, batch: &RecordBatch) -> Result<Vec<Self>> {
             match string_column(batch) {
                 Some(strings) if strings.null_count() == 0 => {

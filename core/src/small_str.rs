@@ -2,7 +2,7 @@
 //! its 24 bytes (no allocation), which covers words, keys and most identifiers. A longer string
 //! is a reference-counted handle to text held elsewhere, and a range in it: read from an
 //! Arrow batch, the batch's immutable values buffer, so reading a batch's lines allocates once
-//! per batch rather than once per line (and cloning one is a count increment); built from
+//! per batch read rather than once per line (and cloning one is a count increment); built from
 //! other text, a boxed copy of it.
 //!
 //! A `Str` read from a batch keeps the batch's whole buffer alive; [`Str::new`] of its text
@@ -74,7 +74,7 @@ struct LongText {
 impl Drop for LongText {
     /// The reference-count decrement is out of line, and given the handle by value: inlined,
     /// or given the `Str`'s address, it made the word count's loops keep every `Str` (inline
-    /// ones too) in memory, 33 more instructions a word.
+    /// ones too) in memory, 33–41 more instructions a word.
     #[inline]
     fn drop(&mut self) {
         if let Some(owner) = self.owner.take() {
