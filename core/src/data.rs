@@ -426,37 +426,38 @@ macro_rules! single_column {
     )*};
 }
 
-/// Reads a one-column, non-null `Utf8` batch without going through rows.
-macro_rules! strings_from_batch {
-    (shared) => {
-        /// A string longer than [`INLINE_CAPACITY`] bytes shares the column's values buffer,
-        /// so the batch's strings take one allocation, not one each.
-        fn from_batch(schema: &Arc<Schema>, batch: &RecordBatch) -> Result<Vec<Self>> {
-            match string_column(batch) {
-                Some(strings) if strings.null_count() == 0 => {
-                    let owner = crate::small_str::SharedText::new(strings.values().clone());
-                    Ok(strings.iter().map(|s| Str::shared(&owner, s.unwrap_or_default())).collect())
-                }
-                _ => items_from_rows(schema, batch),
-            }
-        }
-    };
-    ($make:expr) => {
-        fn from_batch(schema: &Arc<Schema>, batch: &RecordBatch) -> Result<Vec<Self>> {
-            match string_column(batch) {
-                Some(strings) if strings.null_count() == 0 => {
-                    Ok(strings.iter().map(|s| $make(s.unwrap_or_default())).collect())
-                }
-                _ => items_from_rows(schema, batch),
-            }
-        }
-    };
+/// The elements of a one-column, non-null `Utf8` batch, made by `make` straight from its
+/// string array; through rows for any other batch.
+fn strings_from_batch<T: Data>(
+    schema: &Arc<Schema>,
+    batch: &RecordBatch,
+    make: impl FnOnce(&arrow_array::StringArray) -> Vec<T>,
+) -> Result<Vec<T>> {
+    match string_column(batch) {
+        Some(strings) if strings.null_count() == 0 => Ok(make(strings)),
+        _ => items_from_rows(schema, batch),
+    }
 }
 
 single_column!(
     bool, i8, i16, i32, i64, f32, f64, Vec<u8>, Timestamp, Date,
-    String { strings_from_batch!(str::to_owned); },
-    Str { strings_from_batch!(shared); }
+    String {
+        fn from_batch(schema: &Arc<Schema>, batch: &RecordBatch) -> Result<Vec<Self>> {
+            strings_from_batch(schema, batch, |strings| {
+                strings.iter().map(|s| s.unwrap_or_default().to_owned()).collect()
+            })
+        }
+    },
+    Str {
+        /// A string longer than [`INLINE_CAPACITY`] bytes shares the column's values buffer,
+        /// so the batch's strings take one allocation, not one each.
+        fn from_batch(schema: &Arc<Schema>, batch: &RecordBatch) -> Result<Vec<Self>> {
+            strings_from_batch(schema, batch, |strings| {
+                let owner = crate::small_str::SharedText::new(strings.values().clone());
+                strings.iter().map(|s| Str::shared(&owner, s.unwrap_or_default())).collect()
+            })
+        }
+    }
 );
 
 macro_rules! tuple_columns {

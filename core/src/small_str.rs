@@ -244,15 +244,7 @@ impl Str {
     pub(crate) fn substring(&self, at: usize, end: usize) -> Str {
         let text = &self.as_str()[at..end];
         match &self.0 {
-            Repr::Long(long @ LongText { owner: Some(owner), .. })
-                if text.len() > INLINE_CAPACITY && long.buffer().is_some() =>
-            {
-                // `at` and `end` are within the range (the slice above checked them), so the
-                // sum fits in the `u32` that the range's end fits in.
-                let (start, _) = long.bounds();
-                let (start, len) = (start + at as u32, text.len() as u32);
-                Str(Repr::Long(LongText::in_buffer(Arc::clone(owner), start, len)))
-            }
+            Repr::Long(LongText { owner: Some(owner), .. }) => Str::shared(owner, text),
             _ => Str::new(text),
         }
     }
@@ -495,18 +487,12 @@ mod tests {
         }
     }
 
-    fn buffer_of(owner: &SharedText) -> &[u8] {
-        match owner {
-            SharedText::Buffer(buffer) => buffer.as_slice(),
-            SharedText::Whole(text) => text.as_bytes(),
-        }
-    }
-
     #[test]
     fn shared_ranges_read_their_bytes_and_outlive_the_buffer_handle() {
         let text = "a line of text longer than the inline capacity, é€𝄞 and more words";
-        let owner = SharedText::new(Buffer::from_vec(text.as_bytes().to_vec()));
-        let in_buffer = std::str::from_utf8(buffer_of(&owner)).unwrap();
+        let buffer = Buffer::from_vec(text.as_bytes().to_vec());
+        let owner = SharedText::new(buffer.clone());
+        let in_buffer = std::str::from_utf8(buffer.as_slice()).unwrap();
         let mut strings = Vec::new();
         for (start, _) in in_buffer.char_indices() {
             for end in (start..=in_buffer.len()).filter(|&e| in_buffer.is_char_boundary(e)) {
@@ -527,8 +513,9 @@ mod tests {
     #[test]
     fn substrings_of_every_storage_match_str_slicing() {
         let text = "0123456789abcdefghijklmnopqrstuvwxyz-é€𝄞-ABCDEFGHIJ";
-        let owner = SharedText::new(Buffer::from_vec(text.as_bytes().to_vec()));
-        let shared = Str::shared(&owner, std::str::from_utf8(buffer_of(&owner)).unwrap());
+        let buffer = Buffer::from_vec(text.as_bytes().to_vec());
+        let owner = SharedText::new(buffer.clone());
+        let shared = Str::shared(&owner, std::str::from_utf8(buffer.as_slice()).unwrap());
         assert!(shared.is_shared());
         for whole in [shared, Str::new(text), Str::new(&text[..20])] {
             for (at, _) in whole.char_indices() {
