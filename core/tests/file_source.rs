@@ -157,7 +157,7 @@ fn an_entry_logged_by_a_crashed_run_is_the_next_batch() {
     let session = session();
     word_count(&session, &dirs, "crash").unwrap().await_termination().unwrap();
 
-    // A run lists `2.txt` into its log entry 1 and dies before logging batch 1.
+    // A run lists `2.txt` into its log entry 1, persists it, and dies before logging batch 1.
     dirs.write("2.txt", "b\nb\n", 2);
     let mut options = Options::new();
     options.set("path", dirs.data());
@@ -167,6 +167,7 @@ fn an_entry_logged_by_a_crashed_run_is_the_next_batch() {
     source.start(&SourceContext { checkpoint_dir: source_dir.clone() }).unwrap();
     let start = SourceOffset::from_json(&log(0)).unwrap();
     assert_eq!(source.latest_offset(Some(&start)).unwrap().unwrap().json(), log(1));
+    source.persist_offset().unwrap();
     drop(source);
 
     // By the restart an older file has arrived; the logged entry still goes first.

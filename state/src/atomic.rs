@@ -67,14 +67,25 @@ fn call_hook(
 }
 
 /// Writes a new file at `target` through the full protocol. `fill` writes the content; it is
-/// given a buffered writer over the temporary file, and that file's path for its errors. Fails with [`StateError::AlreadyExists`]
-/// if `target` exists, leaving it untouched.
+/// given a buffered writer over the temporary file, and that file's path for its errors. Fails
+/// with [`StateError::AlreadyExists`] if `target` exists, leaving it untouched.
 pub(crate) fn publish(
     target: &Path,
     hook: Option<&dyn WriteHook>,
     fill: impl FnOnce(&mut dyn Write, &Path) -> Result<()>,
 ) -> Result<()> {
-    let dir = target.parent().unwrap_or(Path::new("."));
+    prepare(target, hook, fill)?.publish()
+}
+
+/// The first half of [`publish`]: writes and fdatasyncs the temporary file, so that what is left
+/// ([`Prepared::publish`]) is the rename and the directory fsync. A caller that must order when
+/// files appear (a commit log entry after the state it commits) can so overlap the slow part of
+/// a write, the data's fsync, with the work it has to wait for.
+pub(crate) fn prepare<'h>(
+    target: &Path,
+    hook: Option<&'h dyn WriteHook>,
+    fill: impl FnOnce(&mut dyn Write, &Path) -> Result<()>,
+) -> Result<Prepared<'h>> {
     let temp = temp_path(target);
     let mut guard = TempGuard(Some(temp.clone()));
     let file = OpenOptions::new()
@@ -90,11 +101,30 @@ pub(crate) fn publish(
     file.sync_data().map_err(|e| StateError::io(&temp, e))?;
     drop(file);
     call_hook(hook, WriteStep::TempSynced, &temp, target).inspect_err(|_| guard.keep())?;
-    rename_noreplace(&temp, target)?;
-    guard.keep();
-    call_hook(hook, WriteStep::Renamed, &temp, target)?;
-    sync_dir(dir)?;
-    call_hook(hook, WriteStep::DirSynced, &temp, target)
+    Ok(Prepared { target: target.to_path_buf(), temp, guard, hook })
+}
+
+/// A file [`prepare`]d: durable under its temporary name, not yet visible under its own.
+/// Dropping it unpublished deletes the temporary file.
+pub(crate) struct Prepared<'h> {
+    target: PathBuf,
+    temp: PathBuf,
+    /// Deletes `temp` unless published.
+    guard: TempGuard,
+    hook: Option<&'h dyn WriteHook>,
+}
+
+impl Prepared<'_> {
+    /// Renames the file into place without overwriting anything and fsyncs the directory.
+    /// Fails with [`StateError::AlreadyExists`] if the target exists, leaving it untouched.
+    pub(crate) fn publish(mut self) -> Result<()> {
+        let (temp, target) = (&self.temp, &self.target);
+        rename_noreplace(temp, target)?;
+        self.guard.keep();
+        call_hook(self.hook, WriteStep::Renamed, temp, target)?;
+        sync_dir(target.parent().unwrap_or(Path::new(".")))?;
+        call_hook(self.hook, WriteStep::DirSynced, temp, target)
+    }
 }
 
 /// Deletes `path` (maintenance), reporting the step to the hook; the caller fsyncs the directory.

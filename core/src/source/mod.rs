@@ -43,6 +43,13 @@ pub trait Source: Send {
     /// The offset the next batch should end at, given where the last one ended (`None`: no
     /// batch yet); `None` or `start` itself when nothing is new.
     fn latest_offset(&mut self, start: Option<&SourceOffset>) -> Result<Option<SourceOffset>>;
+    /// Makes durable what the offset `latest_offset` just returned needs in order to be
+    /// replayed (the file source's seen-files log entry), if `latest_offset` left that to
+    /// this call. The engine calls it before publishing the offset to its offset log, while
+    /// it writes that log's file.
+    fn persist_offset(&mut self) -> Result<()> {
+        Ok(())
+    }
     /// The records after `start` up to and including `end`.
     fn get_batch(
         &mut self,

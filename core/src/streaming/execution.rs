@@ -275,7 +275,17 @@ impl QueryRun {
                 conf: self.conf.clone(),
                 offsets: vec![Some(end.clone())],
             };
-            self.ckpt.offsets().add(batch, &entry)?;
+            // A worker writes and fsyncs the offset log entry while this thread has the source
+            // make its offset replayable (the longer of the two: it publishes too); the entry
+            // is published only after the source's.
+            let offsets = self.ckpt.offsets();
+            let mut prepared = None;
+            let persisted = self.spec.pool.in_place_scope(|scope| {
+                scope.spawn(|_| prepared = Some(offsets.prepare(batch, &entry)));
+                self.spec.source.persist_offset()
+            });
+            persisted?;
+            prepared.expect("a scope waits for the jobs it spawned")?.publish()?;
             durations.wal_commit = elapsed_ms(t);
         }
 
@@ -306,16 +316,19 @@ impl QueryRun {
         durations.add_batch = elapsed_ms(t);
 
         let t = Instant::now();
-        self.spec
-            .pool
-            .install(|| {
-                pending.into_par_iter().map(|store| store.commit().map(drop)).collect::<Vec<_>>()
-            })
-            .into_iter()
-            .collect::<Result<(), _>>()?;
-        self.ckpt
-            .commits()
-            .add(batch, &CommitEntry { next_batch_watermark_ms: self.pos.watermark_ms })?;
+        // The commit log entry is written and fsynced on this thread while the workers commit
+        // the state; it is only published (renamed into place) once every store is durable.
+        let commit = CommitEntry { next_batch_watermark_ms: self.pos.watermark_ms };
+        let mut state_committed = Vec::new();
+        let prepared = self.spec.pool.in_place_scope(|scope| {
+            scope.spawn(|_| {
+                state_committed =
+                    pending.into_par_iter().map(|store| store.commit().map(drop)).collect();
+            });
+            self.ckpt.commits().prepare(batch, &commit)
+        });
+        state_committed.into_iter().collect::<Result<(), _>>()?;
+        prepared?.publish()?;
         self.spec.source.commit(&end)?;
         durations.commit_offsets = elapsed_ms(t);
         if batch % 10 == 9 {

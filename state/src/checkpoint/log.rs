@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::entry::{CommitEntry, OffsetEntry};
 use super::error::CheckpointResult;
-use super::store::LogStore;
+use super::store::{LogStore, PreparedFile};
 
 /// An entry type stored one file per batch.
 pub trait LogEntry: Sized {
@@ -72,6 +72,13 @@ impl<E: LogEntry> BatchLog<E> {
     /// batch is logged already: the file is never replaced.
     pub fn add(&self, batch: u64, entry: &E) -> CheckpointResult<()> {
         self.store.create_new(&Self::name(batch), &entry.encode())
+    }
+
+    /// Writes `entry` for `batch` durably but not yet visibly: publishing the result logs it,
+    /// failing as [`add`](BatchLog::add) would. (The engine prepares a commit while the state it
+    /// commits is still being written.)
+    pub fn prepare(&self, batch: u64, entry: &E) -> CheckpointResult<PreparedFile<'_>> {
+        self.store.prepare_new(&Self::name(batch), &entry.encode())
     }
 
     /// The entry of `batch`, if logged.

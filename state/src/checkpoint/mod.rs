@@ -64,7 +64,7 @@ pub use metadata::{
     read_query_id,
 };
 pub use recovery::{Decision, NextBatch, PinnedSettingKept, Recovery, decide, resolve};
-pub use store::{Fault, FsLogStore, LogStore, MemLogStore};
+pub use store::{Fault, FsLogStore, LogStore, MemLogStore, PreparedFile};
 pub use text::LOG_VERSION;
 
 /// One query's checkpoint: its metadata and both logs over one [`LogStore`].

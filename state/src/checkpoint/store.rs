@@ -31,6 +31,16 @@ pub trait LogStore: Send + Sync {
     /// Never overwrites: if `name` exists it fails with [`CheckpointError::ConcurrentWriter`].
     fn create_new(&self, name: &str, bytes: &[u8]) -> CheckpointResult<()>;
 
+    /// The first half of [`create_new`](LogStore::create_new): makes `bytes` durable without
+    /// making `name` visible; [`PreparedFile::publish`] then makes it visible, failing as
+    /// `create_new` would. A caller that orders when files appear (a commit after what it
+    /// commits) so overlaps the slow part of a write with the work it must wait for. Dropped
+    /// unpublished, it leaves nothing behind. By default everything happens at `publish`.
+    fn prepare_new(&self, name: &str, bytes: &[u8]) -> CheckpointResult<PreparedFile<'_>> {
+        let (name, bytes) = (name.to_owned(), bytes.to_vec());
+        Ok(PreparedFile(Prepared::Deferred(Box::new(move || self.create_new(&name, &bytes)))))
+    }
+
     /// Deletes `name` durably; a missing file is not an error.
     fn delete(&self, name: &str) -> CheckpointResult<()>;
 
@@ -44,6 +54,29 @@ pub trait LogStore: Send + Sync {
             n += 1;
         }
         Ok(n)
+    }
+}
+
+/// A file written by [`LogStore::prepare_new`], not yet visible.
+pub struct PreparedFile<'s>(Prepared<'s>);
+
+enum Prepared<'s> {
+    /// Durable under a temporary name.
+    Fs { file: atomic::Prepared<'s>, target: PathBuf },
+    /// Written when published.
+    Deferred(Box<dyn FnOnce() -> CheckpointResult<()> + Send + 's>),
+}
+
+impl PreparedFile<'_> {
+    /// Makes the file visible under its name, durably. Fails with
+    /// [`CheckpointError::ConcurrentWriter`] if the name exists: nothing is overwritten.
+    pub fn publish(self) -> CheckpointResult<()> {
+        match self.0 {
+            Prepared::Fs { file, target } => {
+                file.publish().map_err(|e| CheckpointError::from_publish(&target, e))
+            }
+            Prepared::Deferred(write) => write(),
+        }
     }
 }
 
@@ -141,14 +174,19 @@ impl LogStore for FsLogStore {
     }
 
     fn create_new(&self, name: &str, bytes: &[u8]) -> CheckpointResult<()> {
+        self.prepare_new(name, bytes)?.publish()
+    }
+
+    fn prepare_new(&self, name: &str, bytes: &[u8]) -> CheckpointResult<PreparedFile<'_>> {
         let target = self.path(name);
         if let Some(dir) = target.parent() {
             create_dir_durably(dir)?;
         }
-        atomic::publish(&target, self.hook.as_deref(), |w, temp| {
+        let file = atomic::prepare(&target, self.hook.as_deref(), |w, temp| {
             w.write_all(bytes).map_err(|e| crate::StateError::io(temp, e))
         })
-        .map_err(|e| CheckpointError::from_publish(&target, e))
+        .map_err(|e| CheckpointError::from_publish(&target, e))?;
+        Ok(PreparedFile(Prepared::Fs { file, target }))
     }
 
     fn delete(&self, name: &str) -> CheckpointResult<()> {

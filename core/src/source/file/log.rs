@@ -35,13 +35,16 @@ pub(crate) struct FileLog {
     store: FsLogStore,
     entries: BTreeMap<u64, Vec<LoggedFile>>,
     seen: HashSet<String>,
+    /// An entry decided but not yet written (see [`FileLog::stage`]).
+    staged: Option<(u64, Vec<LoggedFile>)>,
 }
 
 impl FileLog {
     /// Opens (creating if missing) the log in `dir` and reads every entry.
     pub(crate) fn open(dir: &Path) -> Result<FileLog> {
         let store = FsLogStore::open(dir)?;
-        let mut log = FileLog { store, entries: BTreeMap::new(), seen: HashSet::new() };
+        let mut log =
+            FileLog { store, entries: BTreeMap::new(), seen: HashSet::new(), staged: None };
         for id in log.store.list("")? {
             let name = id.to_string();
             let Some(bytes) = log.store.read(&name)? else {
@@ -74,8 +77,16 @@ impl FileLog {
         self.store.path(&id.to_string())
     }
 
-    /// Writes entry `id` with `files` (durably, never overwriting one that exists).
-    pub(crate) fn add(&mut self, id: u64, files: Vec<LoggedFile>) -> Result<()> {
+    /// Decides entry `id` with `files` without writing it yet: [`persist`](FileLog::persist)
+    /// writes it, and until then the log reads as if it had not been added.
+    pub(crate) fn stage(&mut self, id: u64, files: Vec<LoggedFile>) {
+        debug_assert!(self.staged.is_none(), "an entry is staged already");
+        self.staged = Some((id, files));
+    }
+
+    /// Writes the staged entry, if any (durably, never overwriting one that exists).
+    pub(crate) fn persist(&mut self) -> Result<()> {
+        let Some((id, files)) = self.staged.take() else { return Ok(()) };
         self.store.create_new(&id.to_string(), &encode(&files))?;
         self.seen.extend(files.iter().map(|f| f.path.clone()));
         self.entries.insert(id, files);

@@ -356,6 +356,7 @@ impl Source for FileSource {
         let Some(log) = self.log.as_mut() else {
             return Err(self.error("used before start()"));
         };
+        log.persist()?;
         let last = log.last();
         if let Some(s) = start_id
             && last.is_none_or(|last| s > last)
@@ -381,8 +382,16 @@ impl Source for FileSource {
         if files.is_empty() {
             return Ok(start.cloned());
         }
-        log.add(next, files)?;
+        // Written by `persist_offset`, which the engine overlaps with writing its offset log.
+        log.stage(next, files);
         Ok(Some(offset_of(next)))
+    }
+
+    fn persist_offset(&mut self) -> Result<()> {
+        match self.log.as_mut() {
+            Some(log) => log.persist(),
+            None => Err(self.error("used before start()")),
+        }
     }
 
     fn prepare_for_available_now(&mut self) -> Result<()> {
@@ -397,6 +406,7 @@ impl Source for FileSource {
         start: Option<&SourceOffset>,
         end: &SourceOffset,
     ) -> Result<Vec<RecordBatch>> {
+        self.persist_offset()?;
         let from = start.map(|s| self.entry_of(s)).transpose()?.map_or(0, |s| s + 1);
         let to = self.entry_of(end)?;
         if from > to + 1 {

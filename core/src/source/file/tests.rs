@@ -108,6 +108,8 @@ fn offsets_follow_the_log_and_a_crashed_entry_is_reused() {
     let mut s = started("text", &dirs, &[("maxFilesPerTrigger", "1")]);
     assert_eq!(s.latest_offset(None).unwrap(), Some(off(0)));
     assert_eq!(off(0).json(), r#"{"logOffset":0}"#);
+    assert!(log_entries(&dirs).is_empty(), "the entry waits for persist_offset");
+    s.persist_offset().unwrap();
     let entry = std::fs::read_to_string(dirs.ckpt().join("0")).unwrap();
     assert_eq!(entry, "v1\n{\"path\":\"a.txt\",\"timestamp\":1699999970000,\"batchId\":0}\n");
 
@@ -119,20 +121,28 @@ fn offsets_follow_the_log_and_a_crashed_entry_is_reused() {
     assert_eq!(log_entries(&dirs), ["0"]);
     assert_eq!(values(&s.get_batch(None, &off(0)).unwrap()), ["a1", "a2"]);
 
-    // The oldest unseen file comes next, then the remaining one, then nothing.
+    // The oldest unseen file comes next, then the remaining one, then nothing. An entry not
+    // yet persisted when the process dies was never offered: it is planned afresh.
     assert_eq!(s.latest_offset(Some(&off(0))).unwrap(), Some(off(1)));
-    assert_eq!(values(&s.get_batch(Some(&off(0)), &off(1)).unwrap()), ["early"]);
+    drop(s);
+    dirs.write("0-earlier.txt", "earlier\n", 50);
+    let mut s = started("text", &dirs, &[("maxFilesPerTrigger", "1")]);
+    assert_eq!(s.latest_offset(Some(&off(0))).unwrap(), Some(off(1)));
+    assert_eq!(values(&s.get_batch(Some(&off(0)), &off(1)).unwrap()), ["earlier"]);
     assert_eq!(s.latest_offset(Some(&off(1))).unwrap(), Some(off(2)));
-    assert_eq!(values(&s.get_batch(Some(&off(1)), &off(2)).unwrap()), ["b1"]);
-    assert_eq!(s.latest_offset(Some(&off(2))).unwrap(), Some(off(2)));
-    assert_eq!(log_entries(&dirs), ["0", "1", "2"]);
+    assert_eq!(values(&s.get_batch(Some(&off(1)), &off(2)).unwrap()), ["early"]);
+    assert_eq!(s.latest_offset(Some(&off(2))).unwrap(), Some(off(3)));
+    assert_eq!(values(&s.get_batch(Some(&off(2)), &off(3)).unwrap()), ["b1"]);
+    assert_eq!(s.latest_offset(Some(&off(3))).unwrap(), Some(off(3)));
+    assert_eq!(log_entries(&dirs), ["0", "1", "2", "3"]);
 
     // A re-run of logged batches reads the logged files, and ranges span entries.
-    assert_eq!(values(&s.get_batch(None, &off(2)).unwrap()), ["a1", "a2", "early", "b1"]);
-    assert_eq!(s.get_batch(Some(&off(2)), &off(2)).unwrap().len(), 0);
+    let all = ["a1", "a2", "earlier", "early", "b1"];
+    assert_eq!(values(&s.get_batch(None, &off(3)).unwrap()), all);
+    assert_eq!(s.get_batch(Some(&off(3)), &off(3)).unwrap().len(), 0);
     let e = s.latest_offset(Some(&off(7))).unwrap_err().to_string();
     assert!(e.contains("past the last entry"), "{e}");
-    let e = s.get_batch(Some(&off(2)), &off(3)).unwrap_err().to_string();
+    let e = s.get_batch(Some(&off(3)), &off(4)).unwrap_err().to_string();
     assert!(e.contains("entry") && e.contains("missing"), "{e}");
     let e = s.latest_offset(Some(&SourceOffset::from_json("{\"x\":1}").unwrap())).unwrap_err();
     assert!(e.to_string().contains("is not {\"logOffset\":n}"), "{e}");
