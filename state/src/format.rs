@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Result, StateError};
 
 /// The file format version this build writes, and the only one it reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Magic of a delta file.
 pub(crate) const DELTA_MAGIC: [u8; 8] = *b"EMBDELTA";
@@ -192,10 +192,10 @@ mod tests {
         ));
         assert!(check_header(&h, FileKind::Snapshot, p, 7, 3).is_err());
         let mut other = h;
-        other[8] = 2;
+        other[8] = 1;
         assert!(matches!(
             check_header(&other, FileKind::Delta, p, 7, 3),
-            Err(StateError::UnsupportedFormat { found: 2, expected: 1, .. })
+            Err(StateError::UnsupportedFormat { found: 1, expected: 2, .. })
         ));
     }
 }

@@ -204,7 +204,8 @@ fn another_format_version_is_refused_naming_file_and_both_values() {
     let p = open(&dir, test_config());
     let err = p.load(1).unwrap_err();
     assert!(
-        matches!(&err, StateError::UnsupportedFormat { file, found: 7, expected: 1 } if file == &path),
+        matches!(&err, StateError::UnsupportedFormat { file, found: 7, expected }
+            if file == &path && *expected == ember_state::FORMAT_VERSION),
         "{err:?}"
     );
     assert!(err.to_string().contains("format version 7"));
