@@ -3,11 +3,12 @@
 //! the commit path, and drives maintenance.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 
 use crate::atomic::{self, WriteHook};
 use crate::config::StoreConfig;
-use crate::delta;
+use crate::delta::DeltaRecords;
 use crate::error::{Result, StateError};
 use crate::files;
 use crate::format::{FileKind, file_path};
@@ -26,6 +27,8 @@ pub(crate) struct Shared {
     pub(crate) maintenance_lock: Mutex<()>,
     pub(crate) maintenance_error: Mutex<Option<StateError>>,
     pub(crate) notify: Mutex<Option<mpsc::Sender<maintenance::Msg>>>,
+    /// The records' length of the last delta committed: what the next store reserves.
+    pub(crate) last_delta_len: AtomicUsize,
 }
 
 /// Locks a mutex, ignoring poisoning: every critical section leaves its data consistent.
@@ -109,6 +112,7 @@ impl StateStoreProvider {
             maintenance_lock: Mutex::new(()),
             maintenance_error: Mutex::new(None),
             notify: Mutex::new(None),
+            last_delta_len: AtomicUsize::new(0),
         });
         let worker = if background { Some(Worker::start(shared.clone())?) } else { None };
         Ok(StateStoreProvider { shared, worker })
@@ -136,10 +140,12 @@ impl StateStoreProvider {
     /// committed through this provider; otherwise maps the newest snapshot at or below it and
     /// replays the deltas after that snapshot. Version 0 is the empty state.
     pub fn load(&self, version: u64) -> Result<StateStore> {
+        let capacity = self.shared.last_delta_len.load(Ordering::Relaxed);
         Ok(StateStore {
             shared: self.shared.clone(),
             base: self.shared.loaded(version)?,
             writes: Default::default(),
+            records: DeltaRecords::with_capacity(capacity),
         })
     }
 
@@ -214,12 +220,13 @@ impl Drop for StateStoreProvider {
 /// The commit path: publish the delta, then push the updates as a layer on the opened version
 /// and make the result the cached version.
 pub(crate) fn commit(store: StateStore) -> Result<u64> {
-    let StateStore { shared, base, writes } = store;
+    let StateStore { shared, base, writes, records } = store;
     let version = base.version + 1;
-    delta::check_sizes(&writes)?;
+    shared.last_delta_len.store(records.len(), Ordering::Relaxed);
+    let file = records.into_file(shared.fingerprint, version)?;
     let path = file_path(&shared.dir, FileKind::Delta, version);
     atomic::publish(&path, shared.hook(), |w, temp| {
-        delta::write(w, &writes, shared.fingerprint, version).map_err(|e| StateError::io(temp, e))
+        w.write_all(&file).map_err(|e| StateError::io(temp, e))
     })?;
     let next = base.push(writes);
     {

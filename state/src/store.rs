@@ -5,17 +5,21 @@ use std::collections::HashSet;
 use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
+use crate::delta::DeltaRecords;
 use crate::error::Result;
 use crate::layer::{self, KeyHasher, Layer};
 use crate::loaded::Loaded;
 use crate::provider::Shared;
 
 /// The state of one version, open for a batch's reads and updates. Batch `b` opens version `b`
-/// and [`commit`](StateStore::commit)s version `b + 1`. Updates are held in memory until commit.
+/// and [`commit`](StateStore::commit)s version `b + 1`. Updates are held in memory, as a change
+/// layer and as the delta file's records, until commit.
 pub struct StateStore {
     pub(crate) shared: Arc<Shared>,
     pub(crate) base: Arc<Loaded>,
     pub(crate) writes: Layer,
+    /// The updates as the delta file's records, in the order made.
+    pub(crate) records: DeltaRecords,
 }
 
 impl std::fmt::Debug for StateStore {
@@ -46,6 +50,7 @@ impl StateStore {
     /// Sets the value of `key`.
     pub fn put(&mut self, key: &[u8], value: &[u8]) {
         layer::put(&mut self.writes, key, value);
+        self.records.put(key, value);
     }
 
     /// Sets many values at once: the update table grows once for the whole batch.
@@ -57,12 +62,14 @@ impl StateStore {
         self.writes.reserve(entries.size_hint().0);
         for (k, v) in entries {
             layer::put(&mut self.writes, k, v);
+            self.records.put(k, v);
         }
     }
 
     /// Removes `key` (a no-op in effect if it has no value).
     pub fn remove(&mut self, key: &[u8]) {
         layer::remove(&mut self.writes, key, false);
+        self.records.remove(key);
     }
 
     /// Number of keys put or removed since the store was opened.
