@@ -303,9 +303,10 @@ impl<B> GroupTable<B> {
             .filter_map(|g| Some((keys.get(g.pos as usize), g.hash, g.buf.take()?)))
     }
 
-    /// Every key's row and buffer.
-    fn entries(&self) -> impl Iterator<Item = (Row<'_>, &B)> {
-        self.index.iter().filter_map(|g| Some((self.keys.get(g.pos as usize), g.buf.as_ref()?)))
+    /// Every key's row and buffer, the buffers in place.
+    fn entries_mut(&mut self) -> impl Iterator<Item = (Row<'_>, &mut B)> {
+        let keys = &self.keys;
+        self.index.iter_mut().filter_map(|g| Some((keys.get(g.pos as usize), g.buf.as_mut()?)))
     }
 }
 
@@ -322,18 +323,43 @@ fn rest_equal(stored: &[u8], key: &[u8]) -> bool {
 /// the copy costs no more memory than the output, and it spares reading the store through all
 /// of its change layers each batch. It is used only while owner and version match, so it
 /// equals the store's content; anything else rebuilds it from the store.
+///
+/// Its keys are split as pre-aggregation splits them, compact keys in a [`CompactTable`] and
+/// the others in a [`GroupTable`], so the batch's groups merge straight into it: a key seen
+/// in earlier batches costs one probe, with no row written and no intermediate table.
 struct StateCopy<B> {
     owner: u64,
     version: u64,
-    table: GroupTable<CachedBuf<B>>,
+    compact: CompactTable<CachedBuf<B>>,
+    general: GroupTable<CachedBuf<B>>,
     /// Bytes of all keys and value rows, as the store holds them.
     bytes: u64,
 }
 
-/// A buffer in a [`StateCopy`], with the length of its value row in the store.
+/// A buffer in a [`StateCopy`], with the length of its value row in the store (0 for a key
+/// not yet stored) and whether this batch changed it.
 struct CachedBuf<B> {
     buf: B,
-    row_len: usize,
+    row_len: u32,
+    updated: bool,
+}
+
+impl<B> CachedBuf<B> {
+    /// The buffer as stored, unchanged by this batch.
+    fn stored(buf: B, row_len: usize) -> CachedBuf<B> {
+        CachedBuf { buf, row_len: u32::try_from(row_len).unwrap_or(u32::MAX), updated: false }
+    }
+
+    /// `old` (if any) merged with this batch's `buf` by `merge`.
+    #[inline]
+    fn merged(old: Option<CachedBuf<B>>, buf: B, merge: impl FnOnce(B, B) -> B) -> CachedBuf<B> {
+        match old {
+            Some(old) => {
+                CachedBuf { buf: merge(old.buf, buf), row_len: old.row_len, updated: true }
+            }
+            None => CachedBuf { buf, row_len: 0, updated: true },
+        }
+    }
 }
 
 /// One worker thread's pre-aggregation tables: compact keys (short strings) of every state
@@ -510,6 +536,11 @@ where
         groups: PartitionGroups<'_, A::Buf>,
         compact: &mut CompactTable<A::Buf>,
     ) -> Result<MergedPartition<K, A::Out>> {
+        let provider = ctx.state.provider(self.operator_id, partition);
+        let mut store = provider.load(ctx.batch_id)?;
+        if ctx.mode == OutputMode::Complete {
+            return self.merge_complete(ctx, partition, groups, store);
+        }
         let PartitionGroups { general: mut tables, compact: routed } = groups;
         let mut empty = GroupTable::new(self.key_schema.clone());
         let general = if tables.is_empty() { &mut empty } else { tables.swap_remove(0) };
@@ -519,17 +550,15 @@ where
             }
         }
         for (rows, groups) in routed {
-            compact.merge_routed(rows, groups, |a, b| self.agg.merge(a, b));
+            compact.merge_routed(rows, groups, |old, new| match old {
+                Some(old) => self.agg.merge(old, new),
+                None => new,
+            });
         }
         // Every group of the merged tables holds this batch's buffer.
         let updated = (general.len() + compact.len()) as u64;
         let groups = general.drain().chain(compact.drain());
 
-        let provider = ctx.state.provider(self.operator_id, partition);
-        let mut store = provider.load(ctx.batch_id)?;
-        if ctx.mode == OutputMode::Complete {
-            return self.merge_complete(ctx, partition, updated, groups, store);
-        }
         let mut out = Vec::new();
         let mut value = RowWriter::new();
         let mut added_keys = 0u64;
@@ -566,48 +595,54 @@ where
         Ok((out, store, figures))
     }
 
-    /// Complete mode: merges the batch's groups into the partition's [`StateCopy`] and its
-    /// store, then emits every key of the copy.
-    fn merge_complete<'g>(
+    /// Complete mode: merges the batch's groups straight into the partition's [`StateCopy`],
+    /// then, in one pass over the copy, puts each key the batch changed into the store and
+    /// emits every key.
+    fn merge_complete(
         &self,
         ctx: &ExecContext<'_>,
         partition: usize,
-        updated: u64,
-        groups: impl Iterator<Item = (Row<'g>, u64, A::Buf)>,
+        groups: PartitionGroups<'_, A::Buf>,
         mut store: ember_state::StateStore,
     ) -> Result<MergedPartition<K, A::Out>> {
         let mut copy = self.take_state_copy(ctx, partition, &store)?;
-        let mut value = RowWriter::new();
-        for (key, hash, buf) in groups {
-            // Writes the key's new value row into the store; returns the row's length.
-            let mut put = |buf: &A::Buf| {
-                let row = self.buf_row(&mut value, buf);
-                store.put(key.bytes(), row.bytes());
-                row.bytes().len()
-            };
-            match copy.table.find_mut(key.bytes(), hash) {
-                Some(group) => {
-                    // Every group of the copy holds its buffer between batches.
-                    let Some(old) = group.buf.take() else { continue };
-                    let buf = self.agg.merge(old.buf, buf);
-                    let row_len = put(&buf);
-                    copy.bytes = copy.bytes + row_len as u64 - old.row_len as u64;
-                    group.buf = Some(CachedBuf { buf, row_len });
-                }
-                None => {
-                    let row_len = put(&buf);
-                    copy.bytes += (key.bytes().len() + row_len) as u64;
-                    copy.table.insert(key, hash, CachedBuf { buf, row_len });
+        let merge = |a, b| self.agg.merge(a, b);
+        for table in groups.general {
+            for (key, hash, buf) in table.drain() {
+                match copy.general.find_mut(key.bytes(), hash) {
+                    Some(group) => group.update(|old| CachedBuf::merged(Some(old), buf, merge)),
+                    None => copy.general.insert(key, hash, CachedBuf::merged(None, buf, merge)),
                 }
             }
         }
-        let mut out = Vec::with_capacity(copy.table.len());
-        for (key, cached) in copy.table.entries() {
+        for (rows, routed) in groups.compact {
+            copy.compact.merge_routed(rows, routed, |old, buf| CachedBuf::merged(old, buf, merge));
+        }
+
+        let mut value = RowWriter::new();
+        let mut updated = 0u64;
+        let mut bytes = copy.bytes;
+        let mut out = Vec::with_capacity(copy.general.len() + copy.compact.len());
+        let entries = copy.general.entries_mut().chain(copy.compact.entries_mut());
+        for (key, cached) in entries {
+            if cached.updated {
+                let row = self.buf_row(&mut value, &cached.buf);
+                store.put(key.bytes(), row.bytes());
+                let row_len = row.bytes().len() as u64;
+                bytes = match cached.row_len {
+                    0 => bytes + key.bytes().len() as u64 + row_len,
+                    old => bytes + row_len - u64::from(old),
+                };
+                cached.row_len = u32::try_from(row_len).unwrap_or(u32::MAX);
+                cached.updated = false;
+                updated += 1;
+            }
             out.push((K::read(&key, 0), self.agg.finish(&cached.buf)));
         }
+        copy.bytes = bytes;
         let figures = StateOperatorMetrics {
             operator_name: "stateStoreSave".to_owned(),
-            num_rows_total: copy.table.len() as u64,
+            num_rows_total: out.len() as u64,
             num_rows_updated: updated,
             memory_used_bytes: copy.bytes,
             num_partitions: 1,
@@ -642,7 +677,8 @@ where
         let mut copy = StateCopy {
             owner,
             version: ctx.batch_id,
-            table: GroupTable::new(self.key_schema.clone()),
+            compact: CompactTable::new(RowArena::for_keys(self.key_schema.clone())),
+            general: GroupTable::new(self.key_schema.clone()),
             bytes: 0,
         };
         for entry in store.iter() {
@@ -650,7 +686,12 @@ where
             let key = self.state_row(ctx, partition, "key", k, &self.key_schema)?;
             let buf =
                 A::Buf::read(&self.state_row(ctx, partition, "value", v, &self.buf_schema)?);
-            copy.table.insert(key, hash_row(k), CachedBuf { buf, row_len: v.len() });
+            let cached = CachedBuf::stored(buf, v.len());
+            // Split as pre-aggregation splits keys, so a batch's groups find theirs.
+            match CompactKey::of(k, &head_of(k)) {
+                Some(compact) => copy.compact.fold(compact, |_| cached, |keys| keys.push(key)),
+                None => copy.general.insert(key, hash_row(k), cached),
+            }
             copy.bytes += (k.len() + v.len()) as u64;
         }
         Ok(copy)

@@ -179,21 +179,24 @@ impl<B> CompactTable<B> {
         }
     }
 
-    /// Merges the groups `routed`, taken from a table whose arena is `rows`, into this table
-    /// with `merge` (the buffer already here first).
-    pub(super) fn merge_routed(
+    /// Merges the groups `routed`, taken from a table whose arena is `rows`, into this table:
+    /// a key's buffer becomes `merge` of the buffer already here (`None` for a new key) and
+    /// the routed one.
+    pub(super) fn merge_routed<R>(
         &mut self,
         rows: &RowArena,
-        routed: Vec<Routed<B>>,
-        merge: impl Fn(B, B) -> B,
+        routed: Vec<Routed<R>>,
+        merge: impl Fn(Option<B>, R) -> B,
     ) {
         for Routed { key, pos, buf } in routed {
-            let fold = |old: Option<B>| match old {
-                Some(old) => merge(old, buf),
-                None => buf,
-            };
-            self.fold(key, fold, |keys| keys.push(rows.get(pos as usize)));
+            self.fold(key, |old| merge(old, buf), |keys| keys.push(rows.get(pos as usize)));
         }
+    }
+
+    /// Every key's row and buffer, the buffers in place.
+    pub(super) fn entries_mut(&mut self) -> impl Iterator<Item = (Row<'_>, &mut B)> {
+        let keys = &self.keys;
+        self.index.iter_mut().filter_map(|g| Some((keys.get(g.pos as usize), g.buf.as_mut()?)))
     }
 
     /// Every key's row, pinned hash and buffer, taking the buffers. A group does not keep the
@@ -321,7 +324,7 @@ mod tests {
             let mut routed: Vec<Vec<Routed<i64>>> = (0..partitions).map(|_| Vec::new()).collect();
             table.route(&mut routed);
             for (p, groups) in routed.into_iter().enumerate() {
-                merged[p].merge_routed(table.rows(), groups, |a, b| a + b);
+                merged[p].merge_routed(table.rows(), groups, |a, b| a.unwrap_or(0) + b);
             }
             assert_eq!(table.drain().count(), 0, "routing took the buffers");
         }
