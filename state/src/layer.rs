@@ -1,8 +1,10 @@
 //! A change layer in memory: puts and removes over whatever lies below (older layers, a
 //! snapshot, or the empty state), keyed by the key bytes, hashed with XXH3.
 
-use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+
+use hashbrown::HashMap;
+use hashbrown::hash_map::EntryRef;
 
 /// Hasher for byte keys: XXH3 over the bytes, chained through the length prefix `Hash` adds.
 #[derive(Default, Clone, Copy)]
@@ -25,13 +27,16 @@ impl Hasher for KeyHasher {
 /// `Some(value)` is a put, `None` a remove (a tombstone over the snapshot below).
 pub(crate) type Layer = HashMap<Box<[u8]>, Option<Box<[u8]>>, BuildHasherDefault<KeyHasher>>;
 
-/// Records a put, reusing the old value's allocation when the length matches.
+/// Records a put, reusing the old value's allocation when the length matches. The key is
+/// hashed and looked up once, and copied only if it is new.
 pub(crate) fn put(layer: &mut Layer, key: &[u8], value: &[u8]) {
-    match layer.get_mut(key) {
-        Some(Some(old)) if old.len() == value.len() => old.copy_from_slice(value),
-        Some(slot) => *slot = Some(value.into()),
-        None => {
-            layer.insert(key.into(), Some(value.into()));
+    match layer.entry_ref(key) {
+        EntryRef::Occupied(mut entry) => match entry.get_mut() {
+            Some(old) if old.len() == value.len() => old.copy_from_slice(value),
+            slot => *slot = Some(value.into()),
+        },
+        EntryRef::Vacant(entry) => {
+            entry.insert_with_key(key.into(), Some(value.into()));
         }
     }
 }

@@ -12,6 +12,7 @@ use crate::delta::DeltaRecords;
 use crate::error::{Result, StateError};
 use crate::files;
 use crate::format::{FileKind, file_path};
+use crate::layer::Layer;
 use crate::loaded::Loaded;
 use crate::maintenance::{self, MaintenanceReport, Worker};
 use crate::store::StateStore;
@@ -27,8 +28,10 @@ pub(crate) struct Shared {
     pub(crate) maintenance_lock: Mutex<()>,
     pub(crate) maintenance_error: Mutex<Option<StateError>>,
     pub(crate) notify: Mutex<Option<mpsc::Sender<maintenance::Msg>>>,
-    /// The records' length of the last delta committed: what the next store reserves.
+    /// The records' length and the number of keys of the last delta committed: what the next
+    /// store reserves.
     pub(crate) last_delta_len: AtomicUsize,
+    pub(crate) last_updates: AtomicUsize,
 }
 
 /// Locks a mutex, ignoring poisoning: every critical section leaves its data consistent.
@@ -113,6 +116,7 @@ impl StateStoreProvider {
             maintenance_error: Mutex::new(None),
             notify: Mutex::new(None),
             last_delta_len: AtomicUsize::new(0),
+            last_updates: AtomicUsize::new(0),
         });
         let worker = if background { Some(Worker::start(shared.clone())?) } else { None };
         Ok(StateStoreProvider { shared, worker })
@@ -140,12 +144,14 @@ impl StateStoreProvider {
     /// committed through this provider; otherwise maps the newest snapshot at or below it and
     /// replays the deltas after that snapshot. Version 0 is the empty state.
     pub fn load(&self, version: u64) -> Result<StateStore> {
-        let capacity = self.shared.last_delta_len.load(Ordering::Relaxed);
+        // Sized as the last commit was: the next batch usually updates about as much.
+        let records = self.shared.last_delta_len.load(Ordering::Relaxed);
+        let updates = self.shared.last_updates.load(Ordering::Relaxed);
         Ok(StateStore {
             shared: self.shared.clone(),
             base: self.shared.loaded(version)?,
-            writes: Default::default(),
-            records: DeltaRecords::with_capacity(capacity),
+            writes: Layer::with_capacity_and_hasher(updates, Default::default()),
+            records: DeltaRecords::with_capacity(records),
         })
     }
 
@@ -223,6 +229,7 @@ pub(crate) fn commit(store: StateStore) -> Result<u64> {
     let StateStore { shared, base, writes, records } = store;
     let version = base.version + 1;
     shared.last_delta_len.store(records.len(), Ordering::Relaxed);
+    shared.last_updates.store(writes.len(), Ordering::Relaxed);
     let file = records.into_file(shared.fingerprint, version)?;
     let path = file_path(&shared.dir, FileKind::Delta, version);
     atomic::publish(&path, shared.hook(), |w, temp| {
