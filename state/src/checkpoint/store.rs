@@ -392,6 +392,30 @@ mod tests {
         }
     }
 
+    /// A prepared file is invisible until published, publishing never overwrites, and one
+    /// dropped unpublished leaves no file behind; the in-memory store defers it all.
+    #[test]
+    fn prepared_files_appear_only_when_published() {
+        let dir = std::env::temp_dir().join(format!("ember-prepare-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let fs = FsLogStore::open(&dir).unwrap();
+        let mem = MemLogStore::new();
+        for store in [&fs as &dyn LogStore, &mem] {
+            let prepared = store.prepare_new("commits/0", b"a").unwrap();
+            assert!(store.list("commits").unwrap().is_empty(), "visible before publish");
+            prepared.publish().unwrap();
+            assert_eq!(store.read("commits/0").unwrap().as_deref(), Some(&b"a"[..]));
+            let again = store.prepare_new("commits/0", b"b").unwrap();
+            assert!(matches!(again.publish(), Err(CheckpointError::ConcurrentWriter { .. })));
+            assert_eq!(store.read("commits/0").unwrap().as_deref(), Some(&b"a"[..]));
+            drop(store.prepare_new("commits/1", b"c").unwrap());
+            assert_eq!(store.list("commits").unwrap(), BTreeSet::from([0]));
+        }
+        let names: Vec<_> = std::fs::read_dir(dir.join("commits")).unwrap().collect();
+        assert_eq!(names.len(), 1, "a temporary file was left behind: {names:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn mem_faults() {
         let s = MemLogStore::new();
