@@ -54,35 +54,29 @@ impl DeltaRecords {
     /// Records a put.
     #[inline]
     pub(crate) fn put(&mut self, key: &[u8], value: &[u8]) {
-        if !self.fits(key.len(), value.len()) {
-            return;
-        }
-        self.buf.reserve(2 * MAX_VARINT + key.len() + value.len());
-        push_varint(&mut self.buf, key.len() as u32);
-        push_varint(&mut self.buf, value.len() as u32 + 1);
-        self.buf.extend_from_slice(key);
-        self.buf.extend_from_slice(value);
-        self.count += 1;
+        self.push(key, Some(value));
     }
 
     /// Records a remove.
     pub(crate) fn remove(&mut self, key: &[u8]) {
-        if !self.fits(key.len(), 0) {
-            return;
-        }
-        push_varint(&mut self.buf, key.len() as u32);
-        push_varint(&mut self.buf, 0);
-        self.buf.extend_from_slice(key);
-        self.count += 1;
+        self.push(key, None);
     }
 
+    /// Appends the record of a put of `value` (`None`: a remove), unless a length does not fit
+    /// a record, which fails the commit.
     #[inline]
-    fn fits(&mut self, key_len: usize, value_len: usize) -> bool {
-        let fits = key_len < MAX_LEN as usize && value_len < MAX_LEN as usize;
-        if !fits {
-            self.oversized.get_or_insert((key_len, value_len));
+    fn push(&mut self, key: &[u8], value: Option<&[u8]>) {
+        let value_len = value.map_or(0, <[u8]>::len);
+        if key.len() >= MAX_LEN as usize || value_len >= MAX_LEN as usize {
+            self.oversized.get_or_insert((key.len(), value_len));
+            return;
         }
-        fits
+        self.buf.reserve(2 * MAX_VARINT + key.len() + value_len);
+        push_varint(&mut self.buf, key.len() as u32);
+        push_varint(&mut self.buf, value.map_or(0, |v| v.len() as u32 + 1));
+        self.buf.extend_from_slice(key);
+        self.buf.extend_from_slice(value.unwrap_or_default());
+        self.count += 1;
     }
 
     /// The whole file of `version`: header, the records, footer. Fails if a key or value did
@@ -98,17 +92,22 @@ impl DeltaRecords {
             fingerprint,
             version,
         ));
-        let body = &self.buf[HEADER_LEN..];
-        let mut footer = [0u8; FOOTER_LEN];
-        footer[0..8].copy_from_slice(&self.count.to_le_bytes());
-        footer[8..16].copy_from_slice(&(body.len() as u64).to_le_bytes());
-        footer[16..20].copy_from_slice(&crc(&[body]).to_le_bytes());
-        footer[20..24].copy_from_slice(&END_MAGIC.to_le_bytes());
-        let c = crc(&[&footer[0..24]]);
-        footer[24..28].copy_from_slice(&c.to_le_bytes());
+        let footer = encode_footer(self.count, &self.buf[HEADER_LEN..]);
         self.buf.extend_from_slice(&footer);
         Ok(self.buf)
     }
+}
+
+/// The footer of a delta file of `count` records whose bytes are `body`.
+fn encode_footer(count: u64, body: &[u8]) -> [u8; FOOTER_LEN] {
+    let mut footer = [0u8; FOOTER_LEN];
+    footer[0..8].copy_from_slice(&count.to_le_bytes());
+    footer[8..16].copy_from_slice(&(body.len() as u64).to_le_bytes());
+    footer[16..20].copy_from_slice(&crc(&[body]).to_le_bytes());
+    footer[20..24].copy_from_slice(&END_MAGIC.to_le_bytes());
+    let c = crc(&[&footer[0..24]]);
+    footer[24..28].copy_from_slice(&c.to_le_bytes());
+    footer
 }
 
 /// Appends `n` as an LEB128 varint: seven bits a byte, low bits first, the high bit set on
@@ -262,14 +261,7 @@ mod tests {
     fn with_valid_footer(body: &[u8], count: u64) -> Vec<u8> {
         let mut out = format::encode_header(FileKind::Delta, FP, 1).to_vec();
         out.extend_from_slice(body);
-        let mut footer = [0u8; FOOTER_LEN];
-        footer[0..8].copy_from_slice(&count.to_le_bytes());
-        footer[8..16].copy_from_slice(&(body.len() as u64).to_le_bytes());
-        footer[16..20].copy_from_slice(&crc(&[body]).to_le_bytes());
-        footer[20..24].copy_from_slice(&END_MAGIC.to_le_bytes());
-        let c = crc(&[&footer[0..24]]);
-        footer[24..28].copy_from_slice(&c.to_le_bytes());
-        out.extend_from_slice(&footer);
+        out.extend_from_slice(&encode_footer(count, body));
         out
     }
 
