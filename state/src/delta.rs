@@ -8,94 +8,56 @@
 //!          | footer_crc u32 (CRC-32 of 0..24)
 //! ```
 //!
-//! A store appends a record to its [`DeltaRecords`] at each update, as Spark's store writes each
-//! update to its delta stream, while the key and value are still in cache; a commit then only
-//! checksums the records and writes them. Reading a file applies its records in order, so a key
+//! A store's open change layer (`layer.rs`) keeps its updates as these records, as Spark's
+//! store writes each update to its delta stream, while the key and value are still in cache; a
+//! commit then only checksums the records and writes them. A key put again with a value of the
+//! same length is overwritten in its record, so a file holds fewer records than updates when
+//! keys recur. Reading a file applies its records in order, so a key
 //! updated twice ends as its last record says. One checksum over the whole body rather than one
 //! per record: a commit writes thousands of small records, and checksumming each cost more than
 //! writing it (a per-record checksum and fixed 4-byte lengths also made the file a fifth
 //! larger, and its fsync longer).
 
-use std::io;
+use std::io::{self, Write};
 use std::path::Path;
 
 use crate::error::{Result, StateError};
 use crate::format::{self, FileKind, HEADER_LEN, crc, le_u32, le_u64};
-use crate::layer::{self, Layer};
+use crate::layer::Layer;
 
 /// Keys and values are shorter than this (a value tag is its length plus one, in a `u32`).
-const MAX_LEN: u32 = u32::MAX;
+pub(crate) const MAX_LEN: u32 = u32::MAX;
 /// The longest varint of a `u32`.
 const MAX_VARINT: usize = 5;
 pub(crate) const FOOTER_LEN: usize = 28;
 const END_MAGIC: u32 = u32::from_le_bytes(*b"DEND");
 
-/// The records of a delta file being built, behind room for its header.
-pub(crate) struct DeltaRecords {
-    buf: Vec<u8>,
-    count: u64,
-    /// The sizes of the first key and value that do not fit a record: the commit fails.
-    oversized: Option<(usize, usize)>,
+/// Appends to `buf` the record of a put of `value` (`None`: a remove), whose key and value are
+/// shorter than [`MAX_LEN`]; returns where the key starts in `buf`.
+#[inline]
+pub(crate) fn push_record(buf: &mut Vec<u8>, key: &[u8], value: Option<&[u8]>) -> usize {
+    let tag = value.map_or(0, |v| v.len() as u32 + 1);
+    let value = value.unwrap_or_default();
+    buf.reserve(2 * MAX_VARINT + key.len() + value.len());
+    push_varint(buf, key.len() as u32);
+    push_varint(buf, tag);
+    let key_at = buf.len();
+    buf.extend_from_slice(key);
+    buf.extend_from_slice(value);
+    key_at
 }
 
-impl DeltaRecords {
-    /// No records yet, with room for about `capacity` bytes of them.
-    pub(crate) fn with_capacity(capacity: usize) -> DeltaRecords {
-        let mut buf = Vec::with_capacity(HEADER_LEN + capacity + FOOTER_LEN);
-        buf.resize(HEADER_LEN, 0);
-        DeltaRecords { buf, count: 0, oversized: None }
-    }
-
-    /// The bytes of the records so far.
-    pub(crate) fn len(&self) -> usize {
-        self.buf.len() - HEADER_LEN
-    }
-
-    /// Records a put.
-    #[inline]
-    pub(crate) fn put(&mut self, key: &[u8], value: &[u8]) {
-        self.push(key, Some(value));
-    }
-
-    /// Records a remove.
-    pub(crate) fn remove(&mut self, key: &[u8]) {
-        self.push(key, None);
-    }
-
-    /// Appends the record of a put of `value` (`None`: a remove), unless a length does not fit
-    /// a record, which fails the commit.
-    #[inline]
-    fn push(&mut self, key: &[u8], value: Option<&[u8]>) {
-        let value_len = value.map_or(0, <[u8]>::len);
-        if key.len() >= MAX_LEN as usize || value_len >= MAX_LEN as usize {
-            self.oversized.get_or_insert((key.len(), value_len));
-            return;
-        }
-        self.buf.reserve(2 * MAX_VARINT + key.len() + value_len);
-        push_varint(&mut self.buf, key.len() as u32);
-        push_varint(&mut self.buf, value.map_or(0, |v| v.len() as u32 + 1));
-        self.buf.extend_from_slice(key);
-        self.buf.extend_from_slice(value.unwrap_or_default());
-        self.count += 1;
-    }
-
-    /// The whole file of `version`: header, the records, footer. Fails if a key or value did
-    /// not fit a record.
-    pub(crate) fn into_file(mut self, fingerprint: u64, version: u64) -> Result<Vec<u8>> {
-        if let Some((key, value)) = self.oversized {
-            return Err(StateError::InvalidArgument(format!(
-                "key of {key} bytes or value of {value} bytes exceeds the 4 GiB record limit"
-            )));
-        }
-        self.buf[..HEADER_LEN].copy_from_slice(&format::encode_header(
-            FileKind::Delta,
-            fingerprint,
-            version,
-        ));
-        let footer = encode_footer(self.count, &self.buf[HEADER_LEN..]);
-        self.buf.extend_from_slice(&footer);
-        Ok(self.buf)
-    }
+/// Writes the delta file of `version` whose body is `records` (`count` of them).
+pub(crate) fn write_file(
+    w: &mut dyn Write,
+    fingerprint: u64,
+    version: u64,
+    count: u64,
+    records: &[u8],
+) -> io::Result<()> {
+    w.write_all(&format::encode_header(FileKind::Delta, fingerprint, version))?;
+    w.write_all(records)?;
+    w.write_all(&encode_footer(count, records))
 }
 
 /// The footer of a delta file of `count` records whose bytes are `body`.
@@ -217,9 +179,9 @@ pub(crate) fn apply_bytes(
         let key_end = start + klen as usize;
         let key = &bytes[start..key_end];
         if tag == 0 {
-            layer::remove(target, key, base_is_empty);
+            target.remove(key, base_is_empty);
         } else {
-            layer::put(target, key, &bytes[key_end..end as usize]);
+            target.put(key, &bytes[key_end..end as usize]);
         }
         seen += 1;
         at = end as usize;
@@ -240,21 +202,16 @@ mod tests {
 
     /// The file of `entries` made in order, and the layer they leave.
     fn encoded(entries: &[(Vec<u8>, Option<Vec<u8>>)], version: u64) -> (Vec<u8>, Layer) {
-        let mut records = DeltaRecords::with_capacity(0);
         let mut writes = Layer::default();
         for (k, v) in entries {
             match v {
-                Some(v) => {
-                    records.put(k, v);
-                    layer::put(&mut writes, k, v);
-                }
-                None => {
-                    records.remove(k);
-                    layer::remove(&mut writes, k, false);
-                }
+                Some(v) => writes.put(k, v),
+                None => writes.remove(k, false),
             }
         }
-        (records.into_file(FP, version).unwrap(), writes)
+        let mut file = Vec::new();
+        writes.write_delta(&mut file, Path::new("1.delta"), FP, version).unwrap();
+        (file, writes)
     }
 
     /// A delta file of `body` as records, with a footer that vouches for it.

@@ -9,7 +9,7 @@ use crate::delta;
 use crate::error::Result;
 use crate::files::Listing;
 use crate::format::{FileKind, file_path};
-use crate::layer::{self, Layer};
+use crate::layer::Layer;
 use crate::snapshot::{Snapshot, SnapshotIter};
 
 /// Beyond this many layers a commit merges them into one, so lookups stay bounded even when
@@ -45,7 +45,7 @@ impl Loaded {
 
     /// The newest layer's entry for `key`: `Some(Some(v))` a put, `Some(None)` a remove.
     pub(crate) fn layered(&self, key: &[u8]) -> Option<Option<&[u8]>> {
-        self.layers.iter().rev().find_map(|l| l.map.get(key)).map(|v| v.as_deref())
+        self.layers.iter().rev().find_map(|l| l.map.get(key))
     }
 
     pub(crate) fn get(&self, key: &[u8]) -> Result<Option<&[u8]>> {
@@ -67,10 +67,10 @@ impl Loaded {
         let mut out = Layer::default();
         let no_snapshot = self.snapshot.is_none();
         for l in &self.layers {
-            for (k, v) in &l.map {
+            for (k, v) in l.map.iter() {
                 match v {
-                    Some(v) => layer::put(&mut out, k, v),
-                    None => layer::remove(&mut out, k, no_snapshot),
+                    Some(v) => out.put(k, v),
+                    None => out.remove(k, no_snapshot),
                 }
             }
         }

@@ -1,17 +1,16 @@
 //! Maintenance, off the commit path: write a snapshot when enough deltas have accumulated, and
 //! delete files that no retained version needs. Also the background thread that runs it.
 
-use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
 use std::iter::Peekable;
 use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
+
+use hashbrown::HashTable;
 
 use crate::atomic;
 use crate::error::{Result, StateError};
 use crate::files::{self, Listing};
 use crate::format::{FileKind, file_path};
-use crate::layer::KeyHasher;
 use crate::loaded::Loaded;
 use crate::provider::{Shared, lock};
 use crate::snapshot::{self, Snapshot, SnapshotIter};
@@ -43,20 +42,28 @@ pub(crate) fn run(shared: &Shared) -> Result<MaintenanceReport> {
     Ok(report)
 }
 
+/// A key's hash, the key, and its change: `Some(value)` a put, `None` a remove.
+type HashedChange<'a> = (u64, &'a [u8], Option<&'a [u8]>);
+
 /// Writes the snapshot file of `loaded.version`.
 pub(crate) fn write_snapshot(shared: &Shared, loaded: &Loaded) -> Result<()> {
     // Each key's newest change: the layers newest first, the first of each key kept. Only the
     // distinct keys are sorted, not every layer's entries: a stream's keys recur from batch to
     // batch, so the layers since the last snapshot hold each key about once per batch.
+    // The layers keep each key's hash, so this hashes nothing.
     let entries = loaded.layers.iter().map(|l| l.map.len()).max().unwrap_or(0);
-    let mut newest: HashMap<&[u8], Option<&[u8]>, BuildHasherDefault<KeyHasher>> =
-        HashMap::with_capacity_and_hasher(entries, Default::default());
+    let mut newest: HashTable<HashedChange<'_>> = HashTable::with_capacity(entries);
     for l in loaded.layers.iter().rev() {
-        for (k, v) in &l.map {
-            newest.entry(&k[..]).or_insert(v.as_deref());
+        for (hash, k, v) in l.map.iter_hashed() {
+            if let hashbrown::hash_table::Entry::Vacant(slot) =
+                newest.entry(hash, |e| e.0 == hash && e.1 == k, |e| e.0)
+            {
+                slot.insert((hash, k, v));
+            }
         }
     }
-    let mut changes: Vec<(&[u8], Option<&[u8]>)> = newest.into_iter().collect();
+    let mut changes: Vec<(&[u8], Option<&[u8]>)> =
+        newest.into_iter().map(|(_, k, v)| (k, v)).collect();
     changes.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let merged = Merge {
         snap: loaded.snapshot_iter().map(Iterator::peekable),

@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 
 use crate::atomic::{self, WriteHook};
 use crate::config::StoreConfig;
-use crate::delta::DeltaRecords;
 use crate::error::{Result, StateError};
 use crate::files;
 use crate::format::{FileKind, file_path};
@@ -150,8 +149,7 @@ impl StateStoreProvider {
         Ok(StateStore {
             shared: self.shared.clone(),
             base: self.shared.loaded(version)?,
-            writes: Layer::with_capacity_and_hasher(updates, Default::default()),
-            records: DeltaRecords::with_capacity(records),
+            writes: Layer::with_capacity(updates, records),
         })
     }
 
@@ -226,14 +224,13 @@ impl Drop for StateStoreProvider {
 /// The commit path: publish the delta, then push the updates as a layer on the opened version
 /// and make the result the cached version.
 pub(crate) fn commit(store: StateStore) -> Result<u64> {
-    let StateStore { shared, base, writes, records } = store;
+    let StateStore { shared, base, writes } = store;
     let version = base.version + 1;
-    shared.last_delta_len.store(records.len(), Ordering::Relaxed);
+    shared.last_delta_len.store(writes.records_len(), Ordering::Relaxed);
     shared.last_updates.store(writes.len(), Ordering::Relaxed);
-    let file = records.into_file(shared.fingerprint, version)?;
     let path = file_path(&shared.dir, FileKind::Delta, version);
     atomic::publish(&path, shared.hook(), |w, temp| {
-        w.write_all(&file).map_err(|e| StateError::io(temp, e))
+        writes.write_delta(w, temp, shared.fingerprint, version)
     })?;
     let next = base.push(writes);
     {

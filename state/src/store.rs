@@ -5,21 +5,18 @@ use std::collections::HashSet;
 use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
-use crate::delta::DeltaRecords;
 use crate::error::Result;
-use crate::layer::{self, KeyHasher, Layer};
+use crate::layer::{KeyHasher, Layer};
 use crate::loaded::Loaded;
 use crate::provider::Shared;
 
 /// The state of one version, open for a batch's reads and updates. Batch `b` opens version `b`
 /// and [`commit`](StateStore::commit)s version `b + 1`. Updates are held in memory, as a change
-/// layer and as the delta file's records, until commit.
+/// layer that is also the delta file's records, until commit.
 pub struct StateStore {
     pub(crate) shared: Arc<Shared>,
     pub(crate) base: Arc<Loaded>,
     pub(crate) writes: Layer,
-    /// The updates as the delta file's records, in the order made.
-    pub(crate) records: DeltaRecords,
 }
 
 impl std::fmt::Debug for StateStore {
@@ -42,15 +39,14 @@ impl StateStore {
     /// would return come from a damaged part of a snapshot.
     pub fn get(&self, key: &[u8]) -> Result<Option<&[u8]>> {
         match self.writes.get(key) {
-            Some(v) => Ok(v.as_deref()),
+            Some(v) => Ok(v),
             None => self.base.get(key),
         }
     }
 
     /// Sets the value of `key`.
     pub fn put(&mut self, key: &[u8], value: &[u8]) {
-        layer::put(&mut self.writes, key, value);
-        self.records.put(key, value);
+        self.writes.put(key, value);
     }
 
     /// Sets many values at once: the update table grows once for the whole batch.
@@ -61,15 +57,13 @@ impl StateStore {
         let entries = entries.into_iter();
         self.writes.reserve(entries.size_hint().0);
         for (k, v) in entries {
-            layer::put(&mut self.writes, k, v);
-            self.records.put(k, v);
+            self.writes.put(k, v);
         }
     }
 
     /// Removes `key` (a no-op in effect if it has no value).
     pub fn remove(&mut self, key: &[u8]) {
-        layer::remove(&mut self.writes, key, false);
-        self.records.remove(key);
+        self.writes.remove(key, false);
     }
 
     /// Number of keys put or removed since the store was opened.
@@ -90,11 +84,11 @@ impl StateStore {
             HashSet::with_capacity_and_hasher(entries, Default::default());
         let mut live = Vec::with_capacity(self.writes.len());
         for layer in layers {
-            for (k, v) in layer {
-                if seen.insert(&k[..])
+            for (k, v) in layer.iter() {
+                if seen.insert(k)
                     && let Some(v) = v
                 {
-                    live.push(Ok((&k[..], &v[..])));
+                    live.push(Ok((k, v)));
                 }
             }
         }
