@@ -1,46 +1,50 @@
 //! [`Dataset`]: a typed stream (Spark's `Dataset[T]`) with `map`, `flat_map`, `filter` and
 //! `group_by_key`, and [`KeyValueGroupedDataset`] with `count`, `reduce_groups` and `agg`.
 //!
-//! Stateless stages before an aggregation are fused into one pipeline that runs per input
-//! chunk; each stage is a monomorphised loop over the chunk's elements, so the only dynamic
-//! call is one per stage per chunk.
+//! Stateless stages before an aggregation are fused at compile time: a dataset's second type
+//! parameter is its chain of stages ([`Stages`]), each stage's closure called directly by the
+//! one before it, so the chain and the aggregation's pre-aggregation run as one loop per input
+//! chunk, with no vector between stages and no dynamic call per element
+//! (`exec/stages.rs`).
 
+use std::marker::PhantomData;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::data::Data;
 use crate::exec::{
-    AggregateExec, Aggregator, BatchExec, Count, ExecMetrics, MapExec, Pipeline, ReduceGroups,
-    ScanExec, explain_line,
+    AggregateExec, Aggregator, BatchExec, Count, ExecMetrics, Filtered, FlatMapped, MapExec,
+    Mapped, Read, ReduceGroups, ScanExec, Stages, explain_line,
 };
 use crate::row::{RowField, Schema};
 use crate::session::Session;
 use crate::source::SourceFactory;
 use crate::streaming::DataStreamWriter;
 
-enum Node<T> {
+enum Node<T, S> {
     /// Stateless stages over the source, not yet run.
-    Scan { stages: Vec<String>, pipeline: Pipeline<T> },
+    Scan { names: Vec<String>, stages: S },
     /// A compiled operator tree (after an aggregation).
     Exec(Arc<dyn BatchExec<T>>),
 }
 
-impl<T> Clone for Node<T> {
+impl<T, S: Clone> Clone for Node<T, S> {
     fn clone(&self) -> Self {
         match self {
-            Node::Scan { stages, pipeline } => {
-                Node::Scan { stages: stages.clone(), pipeline: pipeline.clone() }
+            Node::Scan { names, stages } => {
+                Node::Scan { names: names.clone(), stages: stages.clone() }
             }
             Node::Exec(e) => Node::Exec(e.clone()),
         }
     }
 }
 
-/// A typed stream of `T`.
-pub struct Dataset<T> {
+/// A typed stream of `T`. `S` is its stateless stages since the source or the last
+/// aggregation, fused at compile time; a dataset as read (`as_`) or aggregated is a
+/// `Dataset<T>`, and code that takes datasets with stages is generic over `S: Stages<T>`.
+pub struct Dataset<T, S = Read<T>> {
     pub(crate) session: Session,
     pub(crate) source: Arc<dyn SourceFactory>,
-    node: Node<T>,
+    node: Node<T, S>,
     /// Logical operators, source first.
     logical: Vec<String>,
     /// Output column names other than `T`'s own (e.g. `key`, `count(1)`).
@@ -49,7 +53,7 @@ pub struct Dataset<T> {
     pub(crate) error: Option<String>,
 }
 
-impl<T> Clone for Dataset<T> {
+impl<T, S: Clone> Clone for Dataset<T, S> {
     fn clone(&self) -> Self {
         Dataset {
             session: self.session.clone(),
@@ -68,19 +72,20 @@ impl<T: Data> Dataset<T> {
         source: Arc<dyn SourceFactory>,
         schema: Arc<Schema>,
     ) -> Self {
-        let read: Pipeline<T> = Arc::new(move |chunk| T::from_batch(&schema, chunk));
         let logical = vec![format!("StreamingRelation {}", source.description())];
         Dataset {
             session,
             source,
-            node: Node::Scan { stages: Vec::new(), pipeline: read },
+            node: Node::Scan { names: Vec::new(), stages: Read::new(schema) },
             logical,
             names: None,
             error: None,
         }
     }
+}
 
-    fn derive<U>(&self, node: Node<U>, logical: &str) -> Dataset<U> {
+impl<T: Data, S: Stages<T>> Dataset<T, S> {
+    fn derive<U, R>(&self, node: Node<U, R>, logical: &str) -> Dataset<U, R> {
         let mut plan = self.logical.clone();
         plan.push(logical.to_owned());
         Dataset {
@@ -93,24 +98,24 @@ impl<T: Data> Dataset<T> {
         }
     }
 
-    /// Applies a whole-batch transform, fused into the scan when there is no aggregation yet.
-    fn stage<U: Data>(
+    /// Adds the stage `fused` builds from the stages so far, or after an aggregation, a
+    /// [`MapExec`] applying `batch` to its whole output.
+    fn stage<U: Data, R: Stages<U>>(
         &self,
         name: &str,
-        f: impl Fn(Vec<T>) -> Vec<U> + Send + Sync + 'static,
-    ) -> Dataset<U> {
+        fused: impl FnOnce(S) -> R,
+        batch: impl Fn(Vec<T>) -> Vec<U> + Send + Sync + 'static,
+    ) -> Dataset<U, R> {
         let node = match &self.node {
-            Node::Scan { stages, pipeline } => {
-                let prev = pipeline.clone();
-                let mut stages = stages.clone();
-                stages.push(name.to_owned());
-                let pipeline: Pipeline<U> = Arc::new(move |chunk| Ok(f(prev(chunk)?)));
-                Node::Scan { stages, pipeline }
+            Node::Scan { names, stages } => {
+                let mut names = names.clone();
+                names.push(name.to_owned());
+                Node::Scan { names, stages: fused(stages.clone()) }
             }
             Node::Exec(input) => Node::Exec(Arc::new(MapExec {
                 input: input.clone(),
                 name: name.to_owned(),
-                f: Arc::new(f),
+                f: Arc::new(batch),
                 metrics: ExecMetrics::default(),
             })),
         };
@@ -118,51 +123,72 @@ impl<T: Data> Dataset<T> {
     }
 
     /// `f` applied to every element.
-    pub fn map<U: Data>(&self, f: impl Fn(T) -> U + Send + Sync + 'static) -> Dataset<U> {
-        self.stage("MapElements", move |items: Vec<T>| items.into_iter().map(&f).collect())
+    pub fn map<U, F>(&self, f: F) -> Dataset<U, Mapped<T, S, F>>
+    where
+        U: Data,
+        F: Fn(T) -> U + Send + Sync + 'static,
+    {
+        let f = Arc::new(f);
+        let g = f.clone();
+        self.stage(
+            "MapElements",
+            |stages| Mapped::new(stages, f),
+            move |items: Vec<T>| items.into_iter().map(&*g).collect(),
+        )
     }
 
     /// Every element `f` returns, for every element.
-    pub fn flat_map<U: Data, I: IntoIterator<Item = U>>(
-        &self,
-        f: impl Fn(T) -> I + Send + Sync + 'static,
-    ) -> Dataset<U> {
-        // Outputs per input seen in the last chunk, so the next chunk's vector is allocated
-        // once at about its final size instead of growing by doubling.
-        let fan_out = AtomicUsize::new(1);
-        self.stage("FlatMapElements", move |items: Vec<T>| {
-            let inputs = items.len();
-            let mut out = Vec::with_capacity(inputs * fan_out.load(Ordering::Relaxed) + 1);
-            for item in items {
-                // `for_each` rather than `extend`: it folds, and an iterator's `fold` can keep
-                // its state in registers (`split`'s does).
-                f(item).into_iter().for_each(|u| out.push(u));
-            }
-            fan_out.store(out.len().div_ceil(inputs.max(1)).clamp(1, 64), Ordering::Relaxed);
-            out
-        })
+    pub fn flat_map<U, I, F>(&self, f: F) -> Dataset<U, FlatMapped<T, S, F>>
+    where
+        U: Data,
+        I: IntoIterator<Item = U>,
+        F: Fn(T) -> I + Send + Sync + 'static,
+    {
+        let f = Arc::new(f);
+        let g = f.clone();
+        self.stage(
+            "FlatMapElements",
+            |stages| FlatMapped::new(stages, f),
+            move |items: Vec<T>| items.into_iter().flat_map(&*g).collect(),
+        )
     }
 
     /// The elements for which `f` is true.
-    pub fn filter(&self, f: impl Fn(&T) -> bool + Send + Sync + 'static) -> Dataset<T> {
-        self.stage("Filter", move |mut items: Vec<T>| {
-            items.retain(|x| f(x));
-            items
-        })
+    pub fn filter<F>(&self, f: F) -> Dataset<T, Filtered<S, F>>
+    where
+        F: Fn(&T) -> bool + Send + Sync + 'static,
+    {
+        let f = Arc::new(f);
+        let g = f.clone();
+        self.stage(
+            "Filter",
+            |stages| Filtered::new(stages, f),
+            move |mut items: Vec<T>| {
+                items.retain(|x| g(x));
+                items
+            },
+        )
     }
 
     /// Groups the elements by the key `f` computes (Spark's `groupByKey`).
-    pub fn group_by_key<K, F>(&self, f: F) -> KeyValueGroupedDataset<K, T, F>
+    pub fn group_by_key<K, F>(&self, f: F) -> KeyValueGroupedDataset<K, T, F, S>
     where
         K: RowField + Send + Sync + 'static,
         F: Fn(&T) -> K + Send + Sync + 'static,
     {
-        KeyValueGroupedDataset { input: self.clone(), key_fn: f, key: std::marker::PhantomData }
+        KeyValueGroupedDataset { input: self.clone(), key_fn: f, key: PhantomData }
     }
 
     /// Starts describing how the stream is written.
     pub fn write_stream(&self) -> DataStreamWriter<T> {
-        DataStreamWriter::new(self.clone())
+        DataStreamWriter::new(QueryPlan {
+            session: self.session.clone(),
+            source: self.source.clone(),
+            exec: self.exec(),
+            schema: self.schema(),
+            logical: self.logical_plan(),
+            error: self.error.clone(),
+        })
     }
 
     /// The output's row schema.
@@ -187,17 +213,18 @@ impl<T: Data> Dataset<T> {
     /// The physical operator tree.
     pub(crate) fn exec(&self) -> Arc<dyn BatchExec<T>> {
         match &self.node {
-            Node::Scan { stages, pipeline } => Arc::new(self.scan_exec(stages, pipeline)),
+            Node::Scan { names, stages } => Arc::new(self.scan_exec(names, stages)),
             Node::Exec(e) => e.clone(),
         }
     }
 
-    fn scan_exec(&self, stages: &[String], pipeline: &Pipeline<T>) -> ScanExec<T> {
+    fn scan_exec(&self, names: &[String], stages: &S) -> ScanExec<T, S> {
         ScanExec {
             source: self.source.description(),
-            stages: stages.to_vec(),
-            pipeline: pipeline.clone(),
+            names: names.to_vec(),
+            stages: stages.clone(),
             metrics: ExecMetrics::default(),
+            element: PhantomData,
         }
     }
 
@@ -228,26 +255,37 @@ impl<T: Data> Dataset<T> {
     }
 }
 
-/// A dataset grouped by key (Spark's `KeyValueGroupedDataset`).
-pub struct KeyValueGroupedDataset<K, V, F> {
-    input: Dataset<V>,
-    key_fn: F,
-    key: std::marker::PhantomData<fn() -> K>,
+/// What `start()` takes of a dataset: its operators compiled, its stages erased behind them.
+pub(crate) struct QueryPlan<T> {
+    pub(crate) session: Session,
+    pub(crate) source: Arc<dyn SourceFactory>,
+    pub(crate) exec: Arc<dyn BatchExec<T>>,
+    pub(crate) schema: Arc<Schema>,
+    pub(crate) logical: String,
+    pub(crate) error: Option<String>,
 }
 
-impl<K, V, F> KeyValueGroupedDataset<K, V, F>
+/// A dataset grouped by key (Spark's `KeyValueGroupedDataset`).
+pub struct KeyValueGroupedDataset<K, V, F, S = Read<V>> {
+    input: Dataset<V, S>,
+    key_fn: F,
+    key: PhantomData<fn() -> K>,
+}
+
+impl<K, V, F, S> KeyValueGroupedDataset<K, V, F, S>
 where
     K: RowField + Send + Sync + 'static,
     V: Data,
     F: Fn(&V) -> K + Send + Sync + 'static,
+    S: Stages<V>,
 {
     /// The aggregation `agg` of every key's values: a dataset of `(key, result)`.
     pub fn agg<A: Aggregator<V>>(self, agg: A) -> Dataset<(K, A::Out)> {
         let name = agg.name();
         let logical = format!("Aggregate [key] {name}");
         match &self.input.node {
-            Node::Scan { stages, pipeline } => {
-                let scan = Arc::new(self.input.scan_exec(stages, pipeline));
+            Node::Scan { names, stages } => {
+                let scan = self.input.scan_exec(names, stages);
                 let exec = AggregateExec::new(scan, self.key_fn, agg, 0);
                 let mut out = self.input.derive(Node::Exec(Arc::new(exec)), &logical);
                 out.names = Some(vec!["key".to_owned(), name]);
@@ -256,9 +294,9 @@ where
             Node::Exec(_) => {
                 let message = "Multiple streaming aggregations are not supported with streaming \
                                DataFrames/Datasets";
-                let pipeline: Pipeline<(K, A::Out)> = Arc::new(|_| Ok(Vec::new()));
-                let mut out =
-                    self.input.derive(Node::Scan { stages: Vec::new(), pipeline }, &logical);
+                // Never run: `start()` reports the error first.
+                let stages = Read::new(Arc::new(Schema::new(Vec::new())));
+                let mut out = self.input.derive(Node::Scan { names: Vec::new(), stages }, &logical);
                 out.error = Some(message.to_owned());
                 out
             }

@@ -21,6 +21,7 @@ use hashbrown::HashTable;
 use rayon::prelude::*;
 
 use super::compact::{CompactKey, CompactTable, Routed};
+use super::stages::Stages;
 use super::stateless::ScanExec;
 use super::{
     BatchExec, ExecContext, ExecMetrics, Partitioning, StateOperatorMetrics, StateOperatorSpec,
@@ -396,8 +397,8 @@ struct PartitionGroups<'t, B> {
 type MergedPartition<K, O> = (Vec<(K, O)>, ember_state::StateStore, StateOperatorMetrics);
 
 /// A streaming aggregation of the values `V` of a scan by the key `K` that `key_fn` computes.
-pub struct AggregateExec<K, V, KF, A: Aggregator<V>> {
-    scan: Arc<ScanExec<V>>,
+pub struct AggregateExec<K, V, KF, A: Aggregator<V>, S> {
+    scan: ScanExec<V, S>,
     key_fn: KF,
     agg: A,
     operator_id: u64,
@@ -417,16 +418,17 @@ pub struct AggregateExec<K, V, KF, A: Aggregator<V>> {
 /// Tables larger than this many keys are freed after a batch rather than kept for the next.
 const KEEP_TABLE_KEYS: usize = 1 << 20;
 
-impl<K, V, KF, A> AggregateExec<K, V, KF, A>
+impl<K, V, KF, A, S> AggregateExec<K, V, KF, A, S>
 where
     K: RowField + Send + Sync + 'static,
     V: Send + Sync + 'static,
     KF: Fn(&V) -> K + Send + Sync + 'static,
     A: Aggregator<V>,
+    S: Stages<V>,
 {
     /// The aggregation `agg` of `scan`'s values grouped by `key_fn`, as stateful operator
     /// `operator_id`.
-    pub(crate) fn new(scan: Arc<ScanExec<V>>, key_fn: KF, agg: A, operator_id: u64) -> Self {
+    pub(crate) fn new(scan: ScanExec<V, S>, key_fn: KF, agg: A, operator_id: u64) -> Self {
         let key_schema =
             Arc::new(Schema::new(vec![Field::new("key", K::data_type(), K::NULLABLE)]));
         AggregateExec {
@@ -475,53 +477,47 @@ where
         })
     }
 
-    /// Pre-aggregates values into a thread's `tables`. A key's row is written into `scratch`
+    /// Pre-aggregates a value into a thread's `tables`. A key's row is written into `scratch`
     /// for hashing and probing; only a new key goes through the checked row builder into the
-    /// table's arena.
-    fn pre_aggregate(
-        &self,
-        tables: &mut ThreadTables<A::Buf>,
-        scratch: &mut Vec<u8>,
-        items: Vec<V>,
-    ) {
+    /// table's arena. Inlined into the fused stages' loop, as their last stage.
+    #[inline(always)]
+    fn pre_aggregate(&self, tables: &mut ThreadTables<A::Buf>, scratch: &mut Vec<u8>, value: V) {
         let partitions = tables.general.len();
-        for value in items {
-            let key = (self.key_fn)(&value);
-            let write_key = |b: &mut RowBuilder<'_>| {
-                b.reserve_var(key.var_size());
-                key.write(b, 0);
-            };
-            let push_key = |keys: &mut RowArena| keys.push_with(write_key);
-            let fold = |buf: Option<A::Buf>| match buf {
-                Some(buf) => self.agg.reduce(buf, value),
-                None => self.agg.init(value),
-            };
-            if let Some((data, len)) = key.short_string_key() {
-                tables.compact.fold(CompactKey::new(data, len), fold, push_key);
-                continue;
+        let key = (self.key_fn)(&value);
+        let write_key = |b: &mut RowBuilder<'_>| {
+            b.reserve_var(key.var_size());
+            key.write(b, 0);
+        };
+        let push_key = |keys: &mut RowArena| keys.push_with(write_key);
+        let fold = |buf: Option<A::Buf>| match buf {
+            Some(buf) => self.agg.reduce(buf, value),
+            None => self.agg.init(value),
+        };
+        if let Some((data, len)) = key.short_string_key() {
+            tables.compact.fold(CompactKey::new(data, len), fold, push_key);
+            return;
+        }
+        let mut short = [0u8; SHORT_KEY_ROW];
+        // A short row is zero past its end, so its head is its first words as they stand.
+        let (row, head): (&[u8], _) = match key.write_short_key_row(&mut short) {
+            Some(len) => (&short[..len], head_of(&short)),
+            None => {
+                scratch.clear();
+                key.write_key_row(scratch, &self.key_schema);
+                (scratch, head_of(scratch))
             }
-            let mut short = [0u8; SHORT_KEY_ROW];
-            // A short row is zero past its end, so its head is its first words as they stand.
-            let (row, head): (&[u8], _) = match key.write_short_key_row(&mut short) {
-                Some(len) => (&short[..len], head_of(&short)),
-                None => {
-                    scratch.clear();
-                    key.write_key_row(scratch, &self.key_schema);
-                    (scratch, head_of(scratch))
-                }
-            };
-            if let Some(compact) = CompactKey::of(row, &head) {
-                tables.compact.fold(compact, fold, push_key);
-                continue;
-            }
-            let hash = hash_row(row);
-            let table = &mut tables.general[partition_of(hash, partitions)];
-            match table.find_mut_with_head(row, head, hash) {
-                Some(group) => group.update(|buf| fold(Some(buf))),
-                None => {
-                    let pos = table.insert_with(hash, fold(None), write_key);
-                    debug_assert_eq!(table.keys.bytes(pos), row, "key row encodings differ");
-                }
+        };
+        if let Some(compact) = CompactKey::of(row, &head) {
+            tables.compact.fold(compact, fold, push_key);
+            return;
+        }
+        let hash = hash_row(row);
+        let table = &mut tables.general[partition_of(hash, partitions)];
+        match table.find_mut_with_head(row, head, hash) {
+            Some(group) => group.update(|buf| fold(Some(buf))),
+            None => {
+                let pos = table.insert_with(hash, fold(None), write_key);
+                debug_assert_eq!(table.keys.bytes(pos), row, "key row encodings differ");
             }
         }
     }
@@ -698,12 +694,13 @@ where
     }
 }
 
-impl<K, V, KF, A> BatchExec<(K, A::Out)> for AggregateExec<K, V, KF, A>
+impl<K, V, KF, A, S> BatchExec<(K, A::Out)> for AggregateExec<K, V, KF, A, S>
 where
     K: RowField + Send + Sync + 'static,
     V: Send + Sync + 'static,
     KF: Fn(&V) -> K + Send + Sync + 'static,
     A: Aggregator<V>,
+    S: Stages<V>,
 {
     fn execute(
         &self,
@@ -721,25 +718,21 @@ where
         }
         // Each task folds into its worker thread's tables. A task that finds them in use (a
         // user closure that itself ran rayon tasks on this thread) folds into tables of its own.
-        let spare = self.scan.fold_chunks(
-            ctx,
-            input,
-            || (None::<ThreadTables<A::Buf>>, Vec::new()),
-            |(own, scratch), items| {
-                if own.is_none() {
-                    let slot = rayon::current_thread_index().and_then(|t| slots.get(t));
-                    if let Some(Ok(mut tables)) = slot.map(Mutex::try_lock) {
-                        self.pre_aggregate(&mut tables, scratch, items);
-                        return;
-                    }
-                }
-                let tables = own.get_or_insert_with(|| ThreadTables::new(schema, partitions));
-                self.pre_aggregate(tables, scratch, items);
-            },
-        )?;
+        let spare = self.scan.par_chunks(ctx, input, |chunk| {
+            let slot = rayon::current_thread_index().and_then(|t| slots.get(t));
+            let mut guard = slot.and_then(|slot| slot.try_lock().ok());
+            let mut own = None;
+            let tables = match guard.as_deref_mut() {
+                Some(tables) => tables,
+                None => own.insert(ThreadTables::new(schema, partitions)),
+            };
+            let mut scratch = Vec::new();
+            chunk.each(|value| self.pre_aggregate(tables, &mut scratch, value))?;
+            drop(guard);
+            Ok(own)
+        })?;
         // Shuffle: partition p's general table and compact groups from every thread.
-        let mut spare: Vec<ThreadTables<A::Buf>> =
-            spare.into_iter().filter_map(|(own, _)| own).collect();
+        let mut spare: Vec<ThreadTables<A::Buf>> = spare.into_iter().flatten().collect();
         let mut all: Vec<&mut ThreadTables<A::Buf>> = slots
             .iter_mut()
             .map(|slot| slot.get_mut().unwrap_or_else(PoisonError::into_inner))

@@ -1,13 +1,15 @@
 //! Physical execution of one micro-batch: the operators (`*Exec`, DataFusion's model), each
 //! declaring its partitioning and owning its metrics, and the context a batch runs in.
 //!
-//! A typed plan compiles to a tree of [`BatchExec`]s. Stateless stages are fused into one
-//! [`Pipeline`] that runs per input chunk, in parallel on the session's rayon pool; a
+//! A typed plan compiles to a tree of [`BatchExec`]s. Stateless stages are fused at compile
+//! time ([`Stages`]) into one loop that runs per input chunk, in parallel on the session's
+//! rayon pool; a
 //! stateful operator pre-aggregates per chunk, shuffles by the pinned row hash into the
 //! state partitions and merges each partition with its state store in parallel.
 
 mod aggregate;
 mod compact;
+mod stages;
 mod state;
 mod stateless;
 
@@ -18,8 +20,9 @@ use arrow_array::RecordBatch;
 use ember_state::StateStore;
 
 pub use aggregate::{AggregateExec, Aggregator, Count, CountBuf, ReduceGroups};
+pub use stages::{Filtered, FlatMapped, Mapped, Read, Stages};
 pub(crate) use state::StateStores;
-pub use stateless::{MapExec, Pipeline, ScanExec};
+pub use stateless::{MapExec, ScanExec};
 
 use crate::error::Result;
 use crate::streaming::OutputMode;

@@ -1,76 +1,88 @@
 //! Stateless operators: [`ScanExec`] reads the batch's input and runs the fused typed stages
-//! (map, flat_map, filter) on every chunk in parallel; [`MapExec`] applies typed stages to
-//! the output of a stateful operator.
+//! (map, flat_map, filter: [`Stages`]) on every chunk in parallel; [`MapExec`] applies typed
+//! stages to the output of a stateful operator.
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use rayon::prelude::*;
 
+use super::stages::Stages;
 use super::{BatchExec, ExecContext, ExecMetrics, Partitioning, StateOperatorSpec, explain_line};
 use crate::error::Result;
 
-/// The fused stateless stages from a source's Arrow chunk to typed elements. Called once per
-/// chunk; the stages inside are monomorphised loops, so nothing is dispatched per element.
-pub type Pipeline<T> = Arc<dyn Fn(&RecordBatch) -> Result<Vec<T>> + Send + Sync>;
-
 /// Reads the input and runs the fused stages on every chunk, in parallel.
-pub struct ScanExec<T> {
+pub struct ScanExec<T, S> {
     pub(crate) source: String,
-    pub(crate) stages: Vec<String>,
-    pub(crate) pipeline: Pipeline<T>,
+    pub(crate) names: Vec<String>,
+    pub(crate) stages: S,
     pub(crate) metrics: ExecMetrics,
+    pub(crate) element: PhantomData<fn() -> T>,
 }
 
-/// Rows of input the pipeline runs on at a time: small enough that the stages' intermediate
-/// vectors stay in cache and in the allocator's small-object pages (a stage's vector of
-/// 1024 lines' words is a large allocation, paged in afresh each time: measured 15x slower
-/// per element than at 128 rows), large enough that the per-stage dynamic call does not matter.
+/// Rows of input the stages run on at a time: the source's elements of that many rows are
+/// read into a vector first, which should stay in cache and in the allocator's small-object
+/// pages (a vector of 1024 rows' elements is a large allocation, paged in afresh each time:
+/// measured 15x slower per element than at 128 rows).
 const PIPELINE_ROWS: usize = 128;
 
-impl<T: Send> ScanExec<T> {
-    /// Runs the pipeline over every chunk of `input`, in parallel: each task folds the
-    /// elements of its chunk, [`PIPELINE_ROWS`] input rows at a time, into an accumulator
-    /// made by `init`. Returns the accumulators in chunk order.
-    pub(crate) fn fold_chunks<A: Send>(
-        &self,
-        ctx: &ExecContext<'_>,
-        input: &[RecordBatch],
-        init: impl Fn() -> A + Sync + Send,
-        fold: impl Fn(&mut A, Vec<T>) + Sync + Send,
-    ) -> Result<Vec<A>> {
-        let chunks = super::chunks(input, ctx.pool.current_num_threads());
-        ctx.pool.install(|| {
-            chunks
-                .par_iter()
-                .map(|chunk| {
-                    let mut acc = init();
-                    let mut offset = 0;
-                    while offset < chunk.num_rows() {
-                        let len = PIPELINE_ROWS.min(chunk.num_rows() - offset);
-                        let items = (self.pipeline)(&chunk.slice(offset, len))?;
-                        self.metrics.add_output(items.len());
-                        fold(&mut acc, items);
-                        offset += len;
-                    }
-                    Ok(acc)
-                })
-                .collect()
-        })
+/// One chunk of a batch's input, to be run through a scan's stages.
+pub(crate) struct Chunk<'a, T, S> {
+    scan: &'a ScanExec<T, S>,
+    rows: &'a RecordBatch,
+}
+
+impl<T, S: Stages<T>> Chunk<'_, T, S> {
+    /// Runs the stages over the chunk, [`PIPELINE_ROWS`] rows at a time, handing each
+    /// element to `out`.
+    #[inline]
+    pub(crate) fn each(self, mut out: impl FnMut(T)) -> Result<()> {
+        let mut elements = 0;
+        let mut offset = 0;
+        while offset < self.rows.num_rows() {
+            let len = PIPELINE_ROWS.min(self.rows.num_rows() - offset);
+            self.scan.stages.run(&self.rows.slice(offset, len), &mut |t| {
+                elements += 1;
+                out(t)
+            })?;
+            offset += len;
+        }
+        self.scan.metrics.add_output(elements);
+        Ok(())
     }
 }
 
-impl<T: Send + Sync> BatchExec<T> for ScanExec<T> {
+impl<T: Send, S: Stages<T>> ScanExec<T, S> {
+    /// Runs `task` on every chunk of `input`, in parallel; returns what it returned, in chunk
+    /// order.
+    pub(crate) fn par_chunks<R: Send>(
+        &self,
+        ctx: &ExecContext<'_>,
+        input: &[RecordBatch],
+        task: impl Fn(Chunk<'_, T, S>) -> Result<R> + Sync + Send,
+    ) -> Result<Vec<R>> {
+        let chunks = super::chunks(input, ctx.pool.current_num_threads());
+        ctx.pool
+            .install(|| chunks.par_iter().map(|rows| task(Chunk { scan: self, rows })).collect())
+    }
+}
+
+impl<T: Send + Sync, S: Stages<T>> BatchExec<T> for ScanExec<T, S> {
     fn execute(&self, ctx: &mut ExecContext<'_>, input: &[RecordBatch]) -> Result<Vec<T>> {
-        let parts = self.fold_chunks(ctx, input, Vec::new, |acc, items| acc.extend(items))?;
+        let parts = self.par_chunks(ctx, input, |chunk| {
+            let mut items = Vec::new();
+            chunk.each(|t| items.push(t))?;
+            Ok(items)
+        })?;
         Ok(parts.into_iter().flatten().collect())
     }
 
     fn explain(&self, depth: usize, out: &mut String) {
-        let stages = if self.stages.is_empty() {
+        let stages = if self.names.is_empty() {
             String::new()
         } else {
-            format!(" [{}]", self.stages.join(" -> "))
+            format!(" [{}]", self.names.join(" -> "))
         };
         let line = format!(
             "ScanExec: {}{stages}, partitioning=input chunks, output_rows={}",

@@ -9,7 +9,7 @@ use arrow_array::RecordBatch;
 use super::execution::{self, QuerySpec, TypedPlan};
 use super::{Clock, OutputMode, StreamingQuery, SystemClock, Trigger};
 use crate::data::Data;
-use crate::dataset::Dataset;
+use crate::dataset::QueryPlan;
 use crate::error::{EmberError, Result};
 use crate::options::Options;
 use crate::session::CHECKPOINT_LOCATION;
@@ -17,7 +17,7 @@ use crate::sink::{self, BatchFn, ForeachBatchSink, Sink, SinkFactory};
 
 /// Describes how a dataset is written and starts the query.
 pub struct DataStreamWriter<T> {
-    ds: Dataset<T>,
+    ds: QueryPlan<T>,
     mode: OutputMode,
     format: Option<String>,
     options: Options,
@@ -28,7 +28,7 @@ pub struct DataStreamWriter<T> {
 }
 
 impl<T: Data> DataStreamWriter<T> {
-    pub(crate) fn new(ds: Dataset<T>) -> Self {
+    pub(crate) fn new(ds: QueryPlan<T>) -> Self {
         DataStreamWriter {
             ds,
             mode: OutputMode::Append,
@@ -88,7 +88,7 @@ impl<T: Data> DataStreamWriter<T> {
     }
 
     fn check_mode(&self) -> Result<()> {
-        let stateful = self.ds.is_stateful();
+        let stateful = !self.ds.exec.state_operators().is_empty();
         match self.mode {
             OutputMode::Complete if !stateful => Err(EmberError::analysis(
                 "Complete output mode not supported when there are no streaming aggregations on \
@@ -165,11 +165,11 @@ impl<T: Data> DataStreamWriter<T> {
         };
         let sink = factory()?;
         let source = self.ds.source.create()?;
-        let plan = TypedPlan { exec: self.ds.exec(), schema: self.ds.schema() };
+        let plan = TypedPlan { exec: self.ds.exec.clone(), schema: self.ds.schema.clone() };
         let spec = QuerySpec {
             name: self.query_name.clone(),
             plan: Arc::new(plan),
-            logical: self.ds.logical_plan(),
+            logical: self.ds.logical.clone(),
             source,
             sink,
             checkpoint,
