@@ -47,8 +47,7 @@ impl<T> Clone for Read<T> {
 impl<T: Data> Stages<T> for Read<T> {
     #[inline]
     fn run<O: FnMut(T)>(&self, chunk: &RecordBatch, out: &mut O) -> Result<()> {
-        T::from_batch(&self.schema, chunk)?.into_iter().for_each(out);
-        Ok(())
+        T::for_each_in(&self.schema, chunk, out)
     }
 }
 

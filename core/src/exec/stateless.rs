@@ -21,12 +21,6 @@ pub struct ScanExec<T, S> {
     pub(crate) element: PhantomData<fn() -> T>,
 }
 
-/// Rows of input the stages run on at a time: the source's elements of that many rows are
-/// read into a vector first, which should stay in cache and in the allocator's small-object
-/// pages (a vector of 1024 rows' elements is a large allocation, paged in afresh each time:
-/// measured 15x slower per element than at 128 rows).
-const PIPELINE_ROWS: usize = 128;
-
 /// One chunk of a batch's input, to be run through a scan's stages.
 pub(crate) struct Chunk<'a, T, S> {
     scan: &'a ScanExec<T, S>,
@@ -34,20 +28,14 @@ pub(crate) struct Chunk<'a, T, S> {
 }
 
 impl<T, S: Stages<T>> Chunk<'_, T, S> {
-    /// Runs the stages over the chunk, [`PIPELINE_ROWS`] rows at a time, handing each
-    /// element to `out`.
+    /// Runs the stages over the chunk, handing each element to `out`.
     #[inline]
     pub(crate) fn each(self, mut out: impl FnMut(T)) -> Result<()> {
         let mut elements = 0;
-        let mut offset = 0;
-        while offset < self.rows.num_rows() {
-            let len = PIPELINE_ROWS.min(self.rows.num_rows() - offset);
-            self.scan.stages.run(&self.rows.slice(offset, len), &mut |t| {
-                elements += 1;
-                out(t)
-            })?;
-            offset += len;
-        }
+        self.scan.stages.run(self.rows, &mut |t| {
+            elements += 1;
+            out(t)
+        })?;
         self.scan.metrics.add_output(elements);
         Ok(())
     }
