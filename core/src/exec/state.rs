@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use ember_state::{StateStore, StateStoreProvider, StoreConfig};
+use rayon::prelude::*;
 
 use super::StateOperatorSpec;
 use crate::error::Result;
@@ -24,23 +25,31 @@ pub(crate) struct StateStores {
 
 impl StateStores {
     /// Opens every partition of every operator in `specs` under `root` (`<checkpoint>/state`).
+    ///
+    /// The partitions open in parallel on `pool`: a fresh checkpoint creates and fsyncs a
+    /// directory for each, and those fsyncs need not wait for each other.
     pub(crate) fn open(
         root: &Path,
         num_partitions: usize,
         specs: &[StateOperatorSpec],
+        pool: &rayon::ThreadPool,
     ) -> Result<StateStores> {
         let mut providers = BTreeMap::new();
         for spec in specs {
-            let mut parts = Vec::with_capacity(num_partitions);
-            for p in 0..num_partitions {
-                parts.push(StateStoreProvider::open_partition(
-                    root,
-                    spec.operator_id,
-                    p as u32,
-                    spec.fingerprint,
-                    StoreConfig::default(),
-                )?);
-            }
+            let parts = pool.install(|| {
+                (0..num_partitions)
+                    .into_par_iter()
+                    .map(|p| {
+                        StateStoreProvider::open_partition(
+                            root,
+                            spec.operator_id,
+                            p as u32,
+                            spec.fingerprint,
+                            StoreConfig::default(),
+                        )
+                    })
+                    .collect::<std::result::Result<Vec<_>, _>>()
+            })?;
             providers.insert(spec.operator_id, parts);
         }
         static NEXT_ID: AtomicU64 = AtomicU64::new(0);

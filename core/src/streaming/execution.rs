@@ -129,11 +129,36 @@ pub(crate) fn start(mut spec: QuerySpec) -> Result<StreamingQuery> {
     }
     let conf = recovery.conf.clone();
     let partitions = conf.num_partitions() as usize;
-    let state = StateStores::open(
-        &spec.checkpoint.join("state"),
-        partitions,
-        &spec.plan.state_operators(),
-    )?;
+    // The source starts (a file source creates its log's directory) while the state stores
+    // open: on a fresh checkpoint each creates and fsyncs directories.
+    let state_root = spec.checkpoint.join("state");
+    let operators = spec.plan.state_operators();
+    let source_context = SourceContext { checkpoint_dir: ckpt.source_dir(0) };
+    let available_now = spec.trigger == Trigger::AvailableNow;
+    let pool = spec.pool.clone();
+    let source = &mut spec.source;
+    let (state, started) = pool.install(|| {
+        rayon::join(
+            || StateStores::open(&state_root, partitions, &operators, &pool),
+            || {
+                source.start(&source_context)?;
+                if available_now {
+                    source.prepare_for_available_now()?;
+                }
+                Ok::<_, EmberError>(())
+            },
+        )
+    });
+    let state = match (state, started) {
+        (Ok(state), Ok(())) => state,
+        (Err(e), started) => {
+            if started.is_ok() {
+                spec.source.stop();
+            }
+            return Err(e);
+        }
+        (Ok(_), Err(e)) => return Err(e),
+    };
     let first_offset = |entry: &OffsetEntry| entry.offsets.first().cloned().flatten();
     let pos = match &recovery.next {
         NextBatch::Fresh => Position { batch: 0, start: None, rerun: None, watermark_ms: 0 },
@@ -157,10 +182,6 @@ pub(crate) fn start(mut spec: QuerySpec) -> Result<StreamingQuery> {
             }
         }
     };
-    spec.source.start(&SourceContext { checkpoint_dir: ckpt.source_dir(0) })?;
-    if spec.trigger == Trigger::AvailableNow {
-        spec.source.prepare_for_available_now()?;
-    }
     spec.sink.start(&SinkContext {
         query_name: spec.name.clone(),
         mode: spec.mode,
