@@ -38,9 +38,10 @@ impl<T, S: Clone> Clone for Node<T, S> {
     }
 }
 
-/// A typed stream of `T`. `S` is its stateless stages since the source or the last
-/// aggregation, fused at compile time; a dataset as read (`as_`) or aggregated is a
-/// `Dataset<T>`, and code that takes datasets with stages is generic over `S: Stages<T>`.
+/// A typed stream of `T`. `S` is the type of its stateless stages, fused at compile time
+/// when they run on the source's rows (after an aggregation they run on its output, and `S`
+/// only names them). A dataset as read (`as_`) or aggregated is a `Dataset<T>`; code that
+/// takes datasets with stages is generic over `S: Stages<T>`.
 pub struct Dataset<T, S = Read<T>> {
     pub(crate) session: Session,
     pub(crate) source: Arc<dyn SourceFactory>,

@@ -122,8 +122,9 @@ impl Layer {
         self.update(key, Some(value), false);
     }
 
-    /// Records a remove. Over an empty base nothing can be shadowed, so the key simply goes
-    /// (its record stays, so the records still replay to this layer).
+    /// Records a remove. Over an empty base nothing can be shadowed, so the key simply goes;
+    /// its tombstone record is appended all the same, so that the records replay to this
+    /// layer.
     pub(crate) fn remove(&mut self, key: &[u8], base_is_empty: bool) {
         self.update(key, None, base_is_empty);
     }
@@ -181,8 +182,7 @@ impl Layer {
     }
 
     /// Writes the layer as the delta file of `version`: header, records, footer. Fails if a
-    /// key or value did not fit a record.
-    /// I/O errors name `path`, the file being written.
+    /// key or value did not fit a record; I/O errors name `path`, the file being written.
     pub(crate) fn write_delta(
         &self,
         w: &mut dyn Write,
