@@ -47,8 +47,8 @@ pub trait Data: Sized + Send + Sync + 'static {
 
     /// Hands every element of `batch` (as [`from_batch`](Self::from_batch) reads them) to
     /// `f`, in order: the first stage of a dataset's fused stages. By default
-    /// [`PIPELINE_ROWS`] rows at a time through `from_batch`; string types read their Arrow
-    /// array as they go, with no vector of elements.
+    /// [`PIPELINE_ROWS`] rows at a time through `from_batch`; [`Str`] reads its Arrow array
+    /// as it goes, with no vector of elements.
     #[inline]
     fn for_each_in(
         schema: &Arc<Schema>,
