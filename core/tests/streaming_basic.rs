@@ -325,3 +325,50 @@ fn available_now_ends_at_the_data_present_at_start() {
     assert!(query.exception().is_none(), "{:?}", query.exception());
     assert_eq!(*batches.lock().unwrap(), vec![(0, 2)], "one batch of the two lines");
 }
+
+#[test]
+fn fused_stages_filter_and_map_with_and_without_an_aggregation() {
+    // flat_map -> filter -> map run as one fused loop per chunk: counted by key in Complete
+    // mode, and, in a stateless query, appended in input order.
+    let session = session();
+    let input = MemoryStream::<Str>::new();
+    let ds = ember::DataFrame::from_source(&session, input.factory()).as_::<Str>().unwrap();
+    let kept = ds
+        .flat_map(|line: Str| ember::split(line, ' '))
+        .filter(|w: &Str| !w.is_empty() && !w.starts_with('x'))
+        .map(|w: Str| Str::from(w.to_uppercase()));
+    let counted = kept.map(|w| (w, 1i64)).group_by_key(|p: &(Str, i64)| p.0.clone()).count();
+    let counts_query = start_counts(&counted, "fused_counts");
+    let rows_query = kept
+        .write_stream()
+        .output_mode(OutputMode::Append)
+        .format("memory")
+        .query_name("fused_rows")
+        .start()
+        .unwrap();
+    let mut model: BTreeMap<String, i64> = BTreeMap::new();
+    let mut appended: Vec<String> = Vec::new();
+    for batch in 0..3u64 {
+        let lines: Vec<Str> = (0..5000u64)
+            .map(|i| {
+                let n = (i * 31 + batch * 7) % 300;
+                let line = format!("w{n}  x{n} {}", "long-word-".repeat((n % 4) as usize));
+                for w in line.split(' ').filter(|w| !w.is_empty() && !w.starts_with('x')) {
+                    *model.entry(w.to_uppercase()).or_default() += 1;
+                    appended.push(w.to_uppercase());
+                }
+                Str::from(line)
+            })
+            .collect();
+        input.add_data(lines).unwrap();
+        counts_query.process_all_available().unwrap();
+        rows_query.process_all_available().unwrap();
+        assert_eq!(counts(&session, "fused_counts"), model, "batch {batch}");
+    }
+    let rows = session.table("fused_rows").expect("table").collect::<Str>().unwrap();
+    assert_eq!(rows.iter().map(|s| s.to_string()).collect::<Vec<_>>(), appended);
+    for query in [counts_query, rows_query] {
+        query.stop();
+        assert!(query.exception().is_none());
+    }
+}
