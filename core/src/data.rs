@@ -50,19 +50,25 @@ pub trait Data: Sized + Send + Sync + 'static {
     /// [`PIPELINE_ROWS`] rows at a time through `from_batch`; [`Str`] reads its Arrow array
     /// as it goes, with no vector of elements.
     #[inline]
-    fn for_each_in(
-        schema: &Arc<Schema>,
-        batch: &RecordBatch,
-        mut f: impl FnMut(Self),
-    ) -> Result<()> {
-        let mut offset = 0;
-        while offset < batch.num_rows() {
-            let len = PIPELINE_ROWS.min(batch.num_rows() - offset);
-            Self::from_batch(schema, &batch.slice(offset, len))?.into_iter().for_each(&mut f);
-            offset += len;
-        }
-        Ok(())
+    fn for_each_in(schema: &Arc<Schema>, batch: &RecordBatch, f: impl FnMut(Self)) -> Result<()> {
+        for_each_by_slices(batch, f, |slice| Self::from_batch(schema, slice))
     }
+}
+
+/// Hands every element `read` makes of `batch`, [`PIPELINE_ROWS`] rows at a time, to `f`.
+#[inline]
+fn for_each_by_slices<T>(
+    batch: &RecordBatch,
+    mut f: impl FnMut(T),
+    read: impl Fn(&RecordBatch) -> Result<Vec<T>>,
+) -> Result<()> {
+    let mut offset = 0;
+    while offset < batch.num_rows() {
+        let len = PIPELINE_ROWS.min(batch.num_rows() - offset);
+        read(&batch.slice(offset, len))?.into_iter().for_each(&mut f);
+        offset += len;
+    }
+    Ok(())
 }
 
 /// Rows of a batch that [`Data::for_each_in`] reads into a vector at a time, by default:
@@ -477,13 +483,13 @@ single_column!(
         /// A string longer than [`INLINE_CAPACITY`] bytes shares the column's values buffer,
         /// so the batch's strings take one allocation, not one each.
         fn from_batch(schema: &Arc<Schema>, batch: &RecordBatch) -> Result<Vec<Self>> {
-            strings_from_batch(schema, batch, |strings| {
-                let owner = crate::small_str::SharedText::new(strings.values().clone());
-                strings.iter().map(|s| Str::shared(&owner, s.unwrap_or_default())).collect()
-            })
+            let mut items = Vec::with_capacity(batch.num_rows());
+            Self::for_each_in(schema, batch, |s| items.push(s))?;
+            Ok(items)
         }
 
-        /// Each string made as it is handed on, all of them sharing one handle to the values.
+        /// Each string made as it is handed on, all of them sharing one handle to the values;
+        /// a batch of another shape through rows.
         #[inline]
         fn for_each_in(
             schema: &Arc<Schema>,
@@ -496,7 +502,7 @@ single_column!(
                     (0..strings.len()).for_each(|i| f(Str::shared(&owner, strings.value(i))));
                     Ok(())
                 }
-                _ => Self::from_batch(schema, batch).map(|items| items.into_iter().for_each(f)),
+                _ => for_each_by_slices(batch, f, |slice| items_from_rows(schema, slice)),
             }
         }
     }
