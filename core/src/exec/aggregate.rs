@@ -727,7 +727,10 @@ where
                 None => own.insert(ThreadTables::new(schema, partitions)),
             };
             let mut scratch = Vec::new();
-            chunk.each(|value| self.pre_aggregate(tables, &mut scratch, value))?;
+            chunk.each(
+                #[inline(always)]
+                |value| self.pre_aggregate(tables, &mut scratch, value),
+            )?;
             drop(guard);
             Ok(own)
         })?;

@@ -19,6 +19,13 @@ use crate::data::Data;
 use crate::error::Result;
 use crate::row::Schema;
 
+/// `f` as it stands: a closure can be marked `#[inline(always)]` only where it is an
+/// argument, and the stages hand theirs on by reference.
+#[inline(always)]
+pub(crate) fn per_element<T, F: FnMut(T)>(f: F) -> F {
+    f
+}
+
 /// Stateless stages from a source's rows to elements `T`.
 pub trait Stages<T>: Clone + Send + Sync + 'static {
     /// Runs the stages over the rows of `chunk`, handing each element they produce to `out`.
@@ -79,7 +86,13 @@ where
     #[inline]
     fn run<O: FnMut(U)>(&self, chunk: &RecordBatch, out: &mut O) -> Result<()> {
         let f = &*self.f;
-        self.input.run(chunk, &mut |t| out(f(t)))
+        self.input.run(
+            chunk,
+            &mut per_element(
+                #[inline(always)]
+                |t| out(f(t)),
+            ),
+        )
     }
 }
 
@@ -112,9 +125,22 @@ where
     #[inline]
     fn run<O: FnMut(U)>(&self, chunk: &RecordBatch, out: &mut O) -> Result<()> {
         let f = &*self.f;
-        // `for_each` rather than a `for` loop: it folds, and an iterator's `fold` can keep its
-        // state in registers (`split`'s does).
-        self.input.run(chunk, &mut |t| f(t).into_iter().for_each(&mut *out))
+        // `fold` rather than a `for` loop: an iterator's `fold` can keep its state in
+        // registers (`split`'s does). The closures are always inlined: left to the compiler,
+        // the per-element one (the rest of the stages and the consumer) stayed a call.
+        self.input.run(
+            chunk,
+            &mut per_element(
+                #[inline(always)]
+                |t| {
+                    f(t).into_iter().fold(
+                        (),
+                        #[inline(always)]
+                        |(), u| out(u),
+                    )
+                },
+            ),
+        )
     }
 }
 
@@ -144,10 +170,16 @@ where
     #[inline]
     fn run<O: FnMut(T)>(&self, chunk: &RecordBatch, out: &mut O) -> Result<()> {
         let f = &*self.f;
-        self.input.run(chunk, &mut |t| {
-            if f(&t) {
-                out(t)
-            }
-        })
+        self.input.run(
+            chunk,
+            &mut per_element(
+                #[inline(always)]
+                |t| {
+                    if f(&t) {
+                        out(t)
+                    }
+                },
+            ),
+        )
     }
 }

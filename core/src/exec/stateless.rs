@@ -32,10 +32,16 @@ impl<T, S: Stages<T>> Chunk<'_, T, S> {
     #[inline]
     pub(crate) fn each(self, mut out: impl FnMut(T)) -> Result<()> {
         let mut elements = 0;
-        self.scan.stages.run(self.rows, &mut |t| {
-            elements += 1;
-            out(t)
-        })?;
+        self.scan.stages.run(
+            self.rows,
+            &mut super::stages::per_element(
+                #[inline(always)]
+                |t| {
+                    elements += 1;
+                    out(t)
+                },
+            ),
+        )?;
         self.scan.metrics.add_output(elements);
         Ok(())
     }
