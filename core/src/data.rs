@@ -14,6 +14,7 @@ use std::sync::Arc;
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, RecordBatch};
 
+use crate::byte_search::{eq_mask, eq_mask_short};
 use crate::error::Result;
 use crate::row::arrow::{append_batch, arena_to_batch};
 use crate::row::{
@@ -132,6 +133,7 @@ impl RowField for Str {
 /// The pieces of `text` between the occurrences of `sep`, as [`Str`]s, like `str::split`
 /// (empty pieces included). The iterator owns `text`, so a `flat_map` closure can return it
 /// without collecting the pieces first: `.flat_map(|line: Str| split(line, ' '))`.
+#[inline]
 pub fn split(text: Str, sep: char) -> Split {
     let ascii = AsciiSep::new(sep);
     let seps = ascii.map_or(0, |sep| sep.positions(text.as_bytes(), 0));
@@ -264,19 +266,16 @@ impl Split {
     }
 }
 
-/// The ASCII separator of a [`Split`], its byte repeated over a word.
+/// The ASCII separator of a [`Split`].
 #[derive(Debug, Clone, Copy)]
 struct AsciiSep {
-    pattern: u64,
+    byte: u8,
 }
-
-/// The low seven bits of every byte of a word.
-const LOW7: u64 = u64::from_le_bytes([0x7f; 8]);
 
 impl AsciiSep {
     fn new(sep: char) -> Option<AsciiSep> {
         // An ASCII char's code point is its one UTF-8 byte.
-        sep.is_ascii().then(|| AsciiSep { pattern: u64::from_le_bytes([sep as u8; 8]) })
+        sep.is_ascii().then_some(AsciiSep { byte: sep as u8 })
     }
 
     /// Bit `i` set for every separator `bytes[block + i]`, over the up to 64 bytes from
@@ -293,26 +292,22 @@ impl AsciiSep {
         if let Some(last) = bytes.last_chunk::<64>() {
             return self.in_64(last) >> (64 - rest);
         }
-        // A text shorter than 64 bytes.
+        // A text shorter than 64 bytes (so `block` is 0): its 16-byte chunks, then the last
+        // 16 bytes, overlapping, or all of a text shorter than that.
         let window = bytes.get(block..).unwrap_or_default();
-        let mut words = window.chunks_exact(8);
+        let mut chunks = window.chunks_exact(16);
         let mut found = 0;
-        for (i, word) in (&mut words).enumerate() {
-            found |= self.in_word(word) << (8 * i);
+        for (i, chunk) in (&mut chunks).enumerate() {
+            found |=
+                u64::from(eq_mask(chunk.try_into().unwrap_or(&[0; 16]), self.byte)) << (16 * i);
         }
-        let tail = words.remainder().len();
+        let tail = chunks.remainder().len();
         if tail > 0 {
-            let bits = match window.len().checked_sub(8) {
-                // The last eight bytes, overlapping the words already searched: their top
-                // `tail` bits are the tail's.
-                Some(last) => self.in_word(&window[last..]) >> (8 - tail),
-                None => {
-                    let mut word = [0; 8];
-                    word[..tail].copy_from_slice(window);
-                    self.in_word(&word) & ((1 << tail) - 1)
-                }
+            let bits = match window.last_chunk::<16>() {
+                Some(last) => eq_mask(last, self.byte) >> (16 - tail),
+                None => eq_mask_short(window, self.byte),
             };
-            found |= bits << (window.len() - tail);
+            found |= u64::from(bits) << (window.len() - tail);
         }
         found
     }
@@ -321,23 +316,11 @@ impl AsciiSep {
     #[inline]
     fn in_64(self, bytes: &[u8; 64]) -> u64 {
         let mut found = 0;
-        for (i, word) in bytes.chunks_exact(8).enumerate() {
-            found |= self.in_word(word) << (8 * i);
+        for (i, chunk) in bytes.chunks_exact(16).enumerate() {
+            found |=
+                u64::from(eq_mask(chunk.try_into().unwrap_or(&[0; 16]), self.byte)) << (16 * i);
         }
         found
-    }
-
-    /// Bit `i` set if byte `i` of the eight bytes `word` is the separator.
-    #[inline]
-    fn in_word(self, word: &[u8]) -> u64 {
-        let word: [u8; 8] = word.try_into().unwrap_or_default();
-        let x = u64::from_le_bytes(word) ^ self.pattern;
-        // A byte's high bit is set exactly when the byte of `x` is zero: adding 0x7f to its
-        // low seven bits carries into the high bit unless they are zero, and the `| x` keeps
-        // a set high bit of its own. (The borrow-based test flags false zeros above a true one.)
-        let zero_bytes = !(((x & LOW7).wrapping_add(LOW7)) | x) & !LOW7;
-        // The eight high bits, gathered into the low byte by one multiply.
-        (zero_bytes >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
     }
 }
 
