@@ -137,7 +137,7 @@ mod tests {
             for seed in 0..64u32 {
                 let chunk: [u8; 16] = std::array::from_fn(|i| {
                     let x = (seed.wrapping_mul(2654435761) >> (i % 24)) as u8 ^ i as u8;
-                    if x % 3 == 0 { byte } else { x }
+                    if x.is_multiple_of(3) { byte } else { x }
                 });
                 assert_eq!(eq_mask(&chunk, byte), plain(&chunk, byte));
                 let words = eq_mask_word(&chunk[..8], byte) | eq_mask_word(&chunk[8..], byte) << 8;

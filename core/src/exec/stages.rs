@@ -28,8 +28,12 @@ pub(crate) fn per_element<T, F: FnMut(T)>(f: F) -> F {
 
 /// Stateless stages from a source's rows to elements `T`.
 pub trait Stages<T>: Clone + Send + Sync + 'static {
-    /// Runs the stages over the rows of `chunk`, handing each element they produce to `out`.
-    fn run<O: FnMut(T)>(&self, chunk: &RecordBatch, out: &mut O) -> Result<()>;
+    /// Runs the stages over the rows of `chunk`, handing each element they produce to `out`;
+    /// returns how many it handed on. Each stage counts what it produces where that is cheap
+    /// (a `flat_map` per input element, in its fold's accumulator), not once per element in
+    /// the consumer: there the count stayed in memory, four instructions a word in the word
+    /// count.
+    fn run<O: FnMut(T)>(&self, chunk: &RecordBatch, out: &mut O) -> Result<usize>;
 }
 
 /// The first stage: a source's rows read as `T`s.
@@ -53,8 +57,20 @@ impl<T> Clone for Read<T> {
 
 impl<T: Data> Stages<T> for Read<T> {
     #[inline]
-    fn run<O: FnMut(T)>(&self, chunk: &RecordBatch, out: &mut O) -> Result<()> {
-        T::for_each_in(&self.schema, chunk, out)
+    fn run<O: FnMut(T)>(&self, chunk: &RecordBatch, out: &mut O) -> Result<usize> {
+        let mut read = 0;
+        T::for_each_in(
+            &self.schema,
+            chunk,
+            per_element(
+                #[inline(always)]
+                |t| {
+                    read += 1;
+                    out(t)
+                },
+            ),
+        )?;
+        Ok(read)
     }
 }
 
@@ -84,7 +100,7 @@ where
     F: Fn(T) -> U + Send + Sync + 'static,
 {
     #[inline]
-    fn run<O: FnMut(U)>(&self, chunk: &RecordBatch, out: &mut O) -> Result<()> {
+    fn run<O: FnMut(U)>(&self, chunk: &RecordBatch, out: &mut O) -> Result<usize> {
         let f = &*self.f;
         self.input.run(
             chunk,
@@ -123,24 +139,29 @@ where
     I: IntoIterator<Item = U>,
 {
     #[inline]
-    fn run<O: FnMut(U)>(&self, chunk: &RecordBatch, out: &mut O) -> Result<()> {
+    fn run<O: FnMut(U)>(&self, chunk: &RecordBatch, out: &mut O) -> Result<usize> {
         let f = &*self.f;
         // `fold` rather than a `for` loop: an iterator's `fold` can keep its state in
         // registers (`split`'s does). The closures are always inlined: left to the compiler,
         // the per-element one (the rest of the stages and the consumer) stayed a call.
+        let mut produced = 0;
         self.input.run(
             chunk,
             &mut per_element(
                 #[inline(always)]
                 |t| {
-                    f(t).into_iter().fold(
-                        (),
+                    produced += f(t).into_iter().fold(
+                        0usize,
                         #[inline(always)]
-                        |(), u| out(u),
+                        |n, u| {
+                            out(u);
+                            n + 1
+                        },
                     )
                 },
             ),
-        )
+        )?;
+        Ok(produced)
     }
 }
 
@@ -168,18 +189,21 @@ where
     F: Fn(&T) -> bool + Send + Sync + 'static,
 {
     #[inline]
-    fn run<O: FnMut(T)>(&self, chunk: &RecordBatch, out: &mut O) -> Result<()> {
+    fn run<O: FnMut(T)>(&self, chunk: &RecordBatch, out: &mut O) -> Result<usize> {
         let f = &*self.f;
+        let mut passed = 0;
         self.input.run(
             chunk,
             &mut per_element(
                 #[inline(always)]
                 |t| {
                     if f(&t) {
+                        passed += 1;
                         out(t)
                     }
                 },
             ),
-        )
+        )?;
+        Ok(passed)
     }
 }

@@ -31,17 +31,7 @@ impl<T, S: Stages<T>> Chunk<'_, T, S> {
     /// Runs the stages over the chunk, handing each element to `out`.
     #[inline]
     pub(crate) fn each(self, mut out: impl FnMut(T)) -> Result<()> {
-        let mut elements = 0;
-        self.scan.stages.run(
-            self.rows,
-            &mut super::stages::per_element(
-                #[inline(always)]
-                |t| {
-                    elements += 1;
-                    out(t)
-                },
-            ),
-        )?;
+        let elements = self.scan.stages.run(self.rows, &mut out)?;
         self.scan.metrics.add_output(elements);
         Ok(())
     }
