@@ -31,8 +31,8 @@ pub trait Stages<T>: Clone + Send + Sync + 'static {
     /// Runs the stages over the rows of `chunk`, handing each element they produce to `out`;
     /// returns how many it handed on. Each stage counts what it produces where that is cheap
     /// (a `flat_map` per input element, in its fold's accumulator), not once per element in
-    /// the consumer: there the count stayed in memory, four instructions a word in the word
-    /// count.
+    /// the consumer: there the count stayed in memory, an increment through three loads for
+    /// every word of the word count.
     fn run<O: FnMut(T)>(&self, chunk: &RecordBatch, out: &mut O) -> Result<usize>;
 }
 
